@@ -1,0 +1,17 @@
+using Mesh.Core.Endpoints;
+
+namespace Mesh.Contracts.Events;
+
+/// <summary>What an event is, for logs: its id, type and the resource it is about.</summary>
+public sealed record EventContext(string? EventId, string? DetailType, string? Resource);
+
+public abstract record MappedEvent;
+
+/// <summary>An event that changes a task's or a slice's endpoints.</summary>
+public sealed record EndpointEvent(SourceObservation Observation, EventContext Context) : MappedEvent;
+
+/// <summary>A well-formed event that changes no endpoint (a deployment notice, a standalone task, a type we do not handle).</summary>
+public sealed record AcknowledgedEvent(string Reason, EventContext Context) : MappedEvent;
+
+/// <summary>An event we cannot read; its message fails alone and is retried, then dead-lettered.</summary>
+public sealed record MalformedEvent(string Reason, EventContext? Context) : MappedEvent;

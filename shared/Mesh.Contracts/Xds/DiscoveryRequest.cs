@@ -1,0 +1,39 @@
+using System.Text.Json;
+
+namespace Mesh.Contracts.Xds;
+
+/// <summary>
+/// The part of Envoy's DiscoveryRequest a REST poll needs. Read by hand so that both proto3 JSON spellings
+/// (version_info and versionInfo) are accepted and nothing else is allocated.
+/// </summary>
+public sealed record DiscoveryRequest(string VersionInfo, string? NodeId, string? NodeCluster, string? Zone, IReadOnlyList<string> ResourceNames, string? TypeUrl)
+{
+    public static DiscoveryRequest Parse(ReadOnlySpan<byte> json)
+    {
+        using var document = JsonDocument.Parse(json.ToArray());
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new JsonException("a DiscoveryRequest is a JSON object");
+        var node = Property(root, "node", "node");
+        JsonElement? locality = node is { ValueKind: JsonValueKind.Object } n ? Property(n, "locality", "locality") : null;
+        var names = Property(root, "resource_names", "resourceNames") is { ValueKind: JsonValueKind.Array } array
+            ? array.EnumerateArray().Select(e => e.GetString() ?? throw new JsonException("resource_names holds a non-string")).ToList()
+            : [];
+        return new DiscoveryRequest(
+            String(root, "version_info", "versionInfo") ?? "",
+            node is { ValueKind: JsonValueKind.Object } nodeObject ? String(nodeObject, "id", "id") : null,
+            node is { ValueKind: JsonValueKind.Object } nodeObject2 ? String(nodeObject2, "cluster", "cluster") : null,
+            locality is { ValueKind: JsonValueKind.Object } l ? String(l, "zone", "zone") : null,
+            names,
+            String(root, "type_url", "typeUrl"));
+    }
+
+    private static JsonElement? Property(JsonElement element, string protoName, string jsonName) =>
+        element.TryGetProperty(protoName, out var value) || element.TryGetProperty(jsonName, out value) ? value : null;
+
+    private static string? String(JsonElement element, string protoName, string jsonName) => Property(element, protoName, jsonName) switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => null,
+        { ValueKind: JsonValueKind.String } value => value.GetString(),
+        _ => throw new JsonException($"{protoName} must be a string"),
+    };
+}

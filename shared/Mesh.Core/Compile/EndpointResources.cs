@@ -1,0 +1,97 @@
+using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
+
+namespace Mesh.Core.Compile;
+
+/// <summary>A backend endpoint ready to serve: where to connect and how healthy it is.</summary>
+internal readonly record struct ServedEndpoint(string Address, int Port, string Region, string Zone, string Version, EndpointHealth Health);
+
+internal static class EndpointResources
+{
+    /// <summary>
+    /// The endpoints Envoy should know of: those with an address and a resolvable port, one per address:port
+    /// (a pod can sit in two slices while they churn; the healthiest report wins), in a fixed order.
+    /// </summary>
+    public static IReadOnlyList<ServedEndpoint> Select(ServiceDefinition backend, IEnumerable<Endpoint> endpoints, ICollection<string> warnings)
+    {
+        var served = new Dictionary<(string, int), ServedEndpoint>();
+        foreach (var endpoint in endpoints)
+        {
+            if (endpoint.Address is null) continue;
+            if (ResolvePort(backend, endpoint) is not { } port)
+            {
+                warnings.Add($"endpoint {endpoint.Id} of {backend.Name} exposes no port for {backend.Port}; left out");
+                continue;
+            }
+            var candidate = new ServedEndpoint(endpoint.Address, port, endpoint.Region, endpoint.Zone, endpoint.Version, endpoint.Health);
+            var key = (endpoint.Address, port);
+            if (!served.TryGetValue(key, out var existing) || Rank(candidate) < Rank(existing)
+                || (Rank(candidate) == Rank(existing) && string.CompareOrdinal(candidate.Version, existing.Version) > 0))
+                served[key] = candidate;
+        }
+        return [.. served.Values
+            .OrderBy(e => e.Region, StringComparer.Ordinal).ThenBy(e => e.Zone, StringComparer.Ordinal)
+            .ThenBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.Port)];
+    }
+
+    /// <summary>
+    /// Which port of an endpoint carries the service: awsvpc tasks report none (the service's port);
+    /// bridge and host tasks map the container port to a host port; slices name their ports.
+    /// </summary>
+    public static int? ResolvePort(ServiceDefinition service, Endpoint endpoint)
+    {
+        if (endpoint.Ports.IsDefaultOrEmpty) return service.Port;
+        if (service.Workload?.PortName is { } portName)
+            return endpoint.Ports.FirstOrDefault(p => p.Name == portName)?.Port;
+        if (endpoint.Ports.FirstOrDefault(p => p.ContainerPort == service.Port) is { } binding) return binding.Port;
+        if (endpoint.Ports.Any(p => p.ContainerPort is null && p.Port == service.Port)) return service.Port;
+        return endpoint.Ports is [{ ContainerPort: null } only] ? only.Port : null;
+    }
+
+    public static XdsResource LoadAssignment(EnvoyJson json, string clusterName, IEnumerable<ServedEndpoint> endpoints) =>
+        json.Resource(clusterName, XdsTypes.EndpointUrl, w =>
+        {
+            w.WriteString("cluster_name", clusterName);
+            w.WriteStartArray("endpoints");
+            foreach (var locality in endpoints.GroupBy(e => (e.Region, e.Zone)))
+            {
+                w.WriteStartObject();
+                if (locality.Key.Region.Length > 0 || locality.Key.Zone.Length > 0)
+                {
+                    w.WriteStartObject("locality");
+                    if (locality.Key.Region.Length > 0) w.WriteString("region", locality.Key.Region);
+                    if (locality.Key.Zone.Length > 0) w.WriteString("zone", locality.Key.Zone);
+                    w.WriteEndObject();
+                }
+                w.WriteStartArray("lb_endpoints");
+                foreach (var endpoint in locality)
+                {
+                    w.WriteStartObject();
+                    w.WriteStartObject("endpoint");
+                    EnvoyJson.SocketAddress(w, endpoint.Address, endpoint.Port);
+                    w.WriteEndObject();
+                    if (endpoint.Health != EndpointHealth.Unknown) w.WriteString("health_status", HealthStatus(endpoint.Health));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+
+    private static int Rank(ServedEndpoint e) => e.Health switch
+    {
+        EndpointHealth.Healthy => 0,
+        EndpointHealth.Unknown => 1,
+        EndpointHealth.Draining => 2,
+        _ => 3,
+    };
+
+    private static string HealthStatus(EndpointHealth health) => health switch
+    {
+        EndpointHealth.Healthy => "HEALTHY",
+        EndpointHealth.Unhealthy => "UNHEALTHY",
+        EndpointHealth.Draining => "DRAINING",
+        _ => "UNKNOWN",
+    };
+}

@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using Mesh.Core.Snapshots;
+
+namespace Mesh.Core.Compile;
+
+/// <summary>
+/// Writes Envoy resources as canonical proto3 JSON with snake_case names, "@type" first, straight to bytes:
+/// no intermediate object model, so compiling costs little more than writing the output.
+/// </summary>
+internal sealed class EnvoyJson : IDisposable
+{
+    public const string HttpConnectionManagerType = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+    public const string RouterType = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+    public const string TcpProxyType = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+    public const string HttpProtocolOptionsType = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    public const string PreviousHostsType = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
+
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly Utf8JsonWriter _writer;
+
+    public EnvoyJson() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    public void Dispose() => _writer.Dispose();
+
+    public XdsResource Resource(string name, string typeUrl, Action<Utf8JsonWriter> writeFields,
+        ImmutableArray<ResourceReference> references = default, int? listenPort = null)
+    {
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        _writer.WriteStartObject();
+        _writer.WriteString("@type", typeUrl);
+        writeFields(_writer);
+        _writer.WriteEndObject();
+        _writer.Flush();
+        return new XdsResource(name, _buffer.WrittenSpan.ToArray(), references, listenPort);
+    }
+
+    public static string Duration(TimeSpan value) =>
+        value.TotalSeconds.ToString("0.#########", CultureInfo.InvariantCulture) + "s";
+
+    public static void SocketAddress(Utf8JsonWriter w, string address, int port)
+    {
+        w.WriteStartObject("address");
+        w.WriteStartObject("socket_address");
+        w.WriteString("address", address);
+        w.WriteNumber("port_value", port);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>A ConfigSource that points at this control plane over REST.</summary>
+    public static void RestConfigSource(Utf8JsonWriter w, string propertyName, XdsSettings settings)
+    {
+        w.WriteStartObject(propertyName);
+        w.WriteString("resource_api_version", "V3");
+        w.WriteStartObject("api_config_source");
+        w.WriteString("api_type", "REST");
+        w.WriteString("transport_api_version", "V3");
+        w.WriteStartArray("cluster_names");
+        w.WriteStringValue(settings.ControlPlaneCluster);
+        w.WriteEndArray();
+        w.WriteString("refresh_delay", Duration(settings.RefreshDelay));
+        w.WriteString("request_timeout", Duration(settings.RequestTimeout));
+        w.WriteEndObject();
+        w.WriteString("initial_fetch_timeout", Duration(settings.InitialFetchTimeout));
+        w.WriteEndObject();
+    }
+
+    public static void TypedConfig(Utf8JsonWriter w, string typeUrl, Action<Utf8JsonWriter>? writeFields = null)
+    {
+        w.WriteStartObject("typed_config");
+        w.WriteString("@type", typeUrl);
+        writeFields?.Invoke(w);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A filter chain with one network filter.</summary>
+    public static void SingleFilterChain(Utf8JsonWriter w, string filterName, string typeUrl, Action<Utf8JsonWriter> writeFields)
+    {
+        w.WriteStartArray("filter_chains");
+        w.WriteStartObject();
+        w.WriteStartArray("filters");
+        w.WriteStartObject();
+        w.WriteString("name", filterName);
+        TypedConfig(w, typeUrl, writeFields);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    /// <summary>The router, which must be the last HTTP filter.</summary>
+    public static void RouterOnly(Utf8JsonWriter w)
+    {
+        w.WriteStartArray("http_filters");
+        w.WriteStartObject();
+        w.WriteString("name", "envoy.filters.http.router");
+        TypedConfig(w, RouterType);
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,56 @@
+using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
+
+namespace Mesh.Core.Compile;
+
+/// <summary>
+/// Compiles one fleet: a pure function from its service, its backends and their endpoints to a checked
+/// snapshot of Envoy v3 resources. Same inputs, same bytes, same version.
+/// </summary>
+public static class FleetCompiler
+{
+    public static CompileResult Compile(FleetInputs inputs, XdsSettings settings)
+    {
+        var service = inputs.Service;
+        var problems = new List<string>();
+        var warnings = new List<string>();
+        using var json = new EnvoyJson();
+        var clusters = new List<XdsResource> { ClusterResources.Inbound(json, service, settings) };
+        var loadAssignments = new List<XdsResource>();
+        var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings), ListenerResources.OutboundHttp(json, settings) };
+        var httpBackends = new List<ServiceDefinition>();
+
+        foreach (var backend in inputs.Backends.DistinctBy(b => b.Name, StringComparer.Ordinal).OrderBy(b => b.Name, StringComparer.Ordinal))
+        {
+            if (backend.Definition is not { } definition)
+            {
+                problems.Add($"backend '{backend.Name}' is not a service of mesh '{service.Mesh}'");
+                continue;
+            }
+            var served = EndpointResources.Select(definition, backend.Endpoints, warnings);
+            AddCluster(ResourceNames.OutboundCluster(definition.Name), served);
+            foreach (var subset in definition.Subsets.OrderBy(s => s.Name, StringComparer.Ordinal))
+                AddCluster(ResourceNames.OutboundCluster(definition.Name, subset.Name), served.Where(e => e.Version == subset.Version));
+
+            if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition));
+            else httpBackends.Add(definition);
+
+            void AddCluster(string name, IEnumerable<ServedEndpoint> endpoints)
+            {
+                clusters.Add(ClusterResources.Outbound(json, name, definition, settings));
+                loadAssignments.Add(EndpointResources.LoadAssignment(json, name, endpoints));
+            }
+        }
+        var routes = RouteResources.Outbound(json, httpBackends, settings, problems);
+
+        var snapshot = new FleetSnapshot(service.Fleet,
+        [
+            new ResourceSet(XdsType.Clusters, clusters),
+            new ResourceSet(XdsType.Endpoints, loadAssignments),
+            new ResourceSet(XdsType.Listeners, listeners),
+            new ResourceSet(XdsType.Routes, [routes]),
+        ]);
+        problems.AddRange(SnapshotConsistency.Check(snapshot));
+        return problems.Count == 0 ? new Compiled(snapshot, warnings) : new Refused(service.Fleet, problems);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Mesh.Core.Compile;
+
+/// <summary>Control-plane settings that every compiled snapshot carries.</summary>
+public sealed record XdsSettings
+{
+    /// <summary>
+    /// The name of the static cluster in each proxy's bootstrap that reaches this control plane. Envoy's REST
+    /// client sends it as the Host header, so it is the control plane's host name.
+    /// </summary>
+    public string ControlPlaneCluster { get; init; } = "localhost";
+    /// <summary>Envoy polls again after one to two times this delay.</summary>
+    public TimeSpan RefreshDelay { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Envoy's default is 1 s; a cold Lambda needs more.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan InitialFetchTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Inbound and outbound listener ports, as App Mesh's iptables redirection set them up.</summary>
+    public int InboundPort { get; init; } = 15000;
+    public int OutboundPort { get; init; } = 15001;
+}

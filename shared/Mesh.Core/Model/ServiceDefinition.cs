@@ -1,0 +1,40 @@
+using System.Collections.Immutable;
+
+namespace Mesh.Core.Model;
+
+public enum ServiceProtocol { Http, Http2, Grpc, Tcp }
+
+/// <summary>A named group of a service's endpoints selected by their version label (ECS task-definition revision, Kubernetes "version" label).</summary>
+public sealed record Subset(string Name, string Version);
+
+/// <summary>The platform identity a service's endpoints are recorded under.</summary>
+public sealed record WorkloadSource
+{
+    public required string Platform { get; init; }   // "ecs" or "eks"
+    public required string Cluster { get; init; }
+    public string? Namespace { get; init; }          // eks only
+    public required string Service { get; init; }
+    /// <summary>For EKS slices with several ports: the port name that carries this service's traffic.</summary>
+    public string? PortName { get; init; }
+
+    public WorkloadKey Key => Platform == "eks"
+        ? WorkloadKey.Eks(Cluster, Namespace ?? "default", Service)
+        : WorkloadKey.Ecs(Cluster, Service);
+}
+
+/// <summary>A service of the mesh: what it listens on, whom it may call, and where its endpoints come from.</summary>
+public sealed record ServiceDefinition
+{
+    public required string Mesh { get; init; }
+    public required string Name { get; init; }
+    /// <summary>The port the application listens on inside its task or pod.</summary>
+    public required int Port { get; init; }
+    public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
+    public ImmutableArray<string> Backends { get; init; } = [];
+    public ImmutableArray<Subset> Subsets { get; init; } = [];
+    /// <summary>Extra DNS names clients use for this service; the name and name:port are always routed.</summary>
+    public ImmutableArray<string> Hostnames { get; init; } = [];
+    public WorkloadSource? Workload { get; init; }
+
+    public FleetId Fleet => new(Mesh, Name);
+}

@@ -1,0 +1,33 @@
+using Mesh.Core.Endpoints;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+
+namespace Mesh.Core.Pipeline;
+
+/// <summary>What recording one observation decided, and which workloads' fleets must be recompiled for it.</summary>
+public sealed record RecordOutcome(SourceObservation Observation, LedgerVerdict Verdict, IReadOnlyList<WorkloadKey> AffectedWorkloads);
+
+/// <summary>Applies observations to the endpoint ledger under its revision guard: read, decide, write if unchanged, else again.</summary>
+public sealed class EndpointRecorder(IEndpointStore store)
+{
+    private const int MaxAttempts = 8;
+
+    public async Task<RecordOutcome> RecordAsync(SourceObservation observation, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var stored = await store.GetAsync(observation.SourceId, cancellationToken);
+            var verdict = EndpointLedger.Decide(stored, observation);
+            if (verdict == LedgerVerdict.Applied && !await store.TryWriteAsync(observation, stored?.Revision, cancellationToken))
+                continue;
+            return new RecordOutcome(observation, verdict, Affected(verdict, stored, observation));
+        }
+        throw new ConcurrencyConflictException($"{observation.SourceId}: the ledger entry kept changing for {MaxAttempts} attempts");
+    }
+
+    // A duplicate still recompiles: the first delivery may have stored its change and then failed before publishing.
+    private static IReadOnlyList<WorkloadKey> Affected(LedgerVerdict verdict, LedgerEntry? stored, SourceObservation incoming) =>
+        verdict is LedgerVerdict.Applied or LedgerVerdict.Duplicate
+            ? [.. new[] { incoming.Workload, stored?.Observation.Workload ?? incoming.Workload }.Distinct()]
+            : [];
+}

@@ -1,0 +1,134 @@
+using Mesh.Core.Compile;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+using Mesh.Core.Snapshots;
+
+namespace Mesh.Core.Pipeline;
+
+public enum PublishStatus
+{
+    /// <summary>A new snapshot is the fleet's head.</summary>
+    Published,
+    /// <summary>The inputs compile to the snapshot the fleet already serves.</summary>
+    Unchanged,
+    /// <summary>The inputs do not make a configuration Envoy would accept; the fleet keeps serving its last snapshot.</summary>
+    Refused,
+    /// <summary>The fleet's service is no longer defined.</summary>
+    NoSuchFleet,
+}
+
+public sealed record PublishOutcome(FleetId Fleet, PublishStatus Status, string? Version, string? PreviousVersion, IReadOnlyList<string> Messages)
+{
+    public int SnapshotBytes { get; init; }
+}
+
+/// <summary>
+/// Recompiles fleets and moves their heads. All heads are read before any input, and each commit is guarded by
+/// the head's sequence: a commit from inputs older than another writer's commit fails and is compiled again.
+/// </summary>
+public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore endpoints, ISnapshotStore snapshots, XdsSettings settings, TimeProvider clock)
+{
+    private const int MaxAttempts = 8;
+
+    /// <summary>The fleets that call any service whose endpoints come from these workloads.</summary>
+    public async Task<IReadOnlyList<FleetId>> FleetsCallingAsync(IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
+    {
+        var fleets = new SortedSet<FleetId>(FleetOrder.Instance);
+        var meshes = new Dictionary<string, MeshState?>(StringComparer.Ordinal);
+        foreach (var workload in workloads.Distinct())
+        {
+            foreach (var service in await desired.FindByWorkloadAsync(workload, cancellationToken))
+            {
+                if (!meshes.TryGetValue(service.Mesh, out var mesh))
+                    meshes[service.Mesh] = mesh = await desired.GetMeshAsync(service.Mesh, cancellationToken);
+                if (mesh is not null) fleets.UnionWith(mesh.FleetsCalling(service.Service));
+            }
+        }
+        return [.. fleets];
+    }
+
+    public async Task<IReadOnlyList<PublishOutcome>> PublishAsync(IEnumerable<FleetId> fleets, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<PublishOutcome>();
+        var pending = fleets.Distinct().ToList();
+        for (var attempt = 1; pending.Count > 0; attempt++)
+        {
+            if (attempt > MaxAttempts)
+                throw new ConcurrencyConflictException($"fleets {string.Join(", ", pending)} kept being committed by other writers for {MaxAttempts} attempts");
+            var heads = new Dictionary<FleetId, SnapshotHead?>();
+            foreach (var fleet in pending) heads[fleet] = await snapshots.GetHeadAsync(fleet, cancellationToken);
+            var inputs = new InputReader(desired, endpoints);
+            var conflicted = new List<FleetId>();
+            foreach (var fleet in pending)
+            {
+                var outcome = await CompileAndCommitAsync(fleet, heads[fleet], inputs, cancellationToken);
+                if (outcome is null) conflicted.Add(fleet);
+                else outcomes.Add(outcome);
+            }
+            pending = conflicted;
+        }
+        return outcomes;
+    }
+
+    private async Task<PublishOutcome?> CompileAndCommitAsync(FleetId fleet, SnapshotHead? head, InputReader inputs, CancellationToken cancellationToken)
+    {
+        var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
+        if (fleetInputs is null) return new PublishOutcome(fleet, PublishStatus.NoSuchFleet, null, head?.Version, []);
+        switch (FleetCompiler.Compile(fleetInputs, settings))
+        {
+            case Refused refused:
+                return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
+            case Compiled compiled:
+                var snapshot = compiled.Snapshot;
+                if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, clock.GetUtcNow(), cancellationToken)) return null;
+                var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;
+                return new PublishOutcome(fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { SnapshotBytes = snapshot.TotalBytes };
+            default:
+                throw new InvalidOperationException("unknown compile result");
+        }
+    }
+
+    /// <summary>Reads each mesh and each workload's endpoints once per attempt, however many fleets share them.</summary>
+    private sealed class InputReader(IDesiredStateStore desired, IEndpointStore endpoints)
+    {
+        private readonly Dictionary<string, MeshState?> _meshes = new(StringComparer.Ordinal);
+        private readonly Dictionary<WorkloadKey, IReadOnlyList<Endpoint>> _endpoints = [];
+
+        public async Task<FleetInputs?> ReadAsync(FleetId fleet, CancellationToken cancellationToken)
+        {
+            if (!_meshes.TryGetValue(fleet.Mesh, out var mesh))
+                _meshes[fleet.Mesh] = mesh = await desired.GetMeshAsync(fleet.Mesh, cancellationToken);
+            if (mesh is null || !mesh.Services.TryGetValue(fleet.Service, out var service)) return null;
+            var backends = new List<BackendInputs>();
+            foreach (var name in service.Backends)
+            {
+                var definition = mesh.Services.GetValueOrDefault(name);
+                var recorded = definition?.Workload is { } source ? await EndpointsAsync(source.Key, cancellationToken) : [];
+                backends.Add(new BackendInputs(name, definition, recorded));
+            }
+            return new FleetInputs(service, backends);
+        }
+
+        private async Task<IReadOnlyList<Endpoint>> EndpointsAsync(WorkloadKey workload, CancellationToken cancellationToken)
+        {
+            if (!_endpoints.TryGetValue(workload, out var list))
+            {
+                var live = await endpoints.ListLiveAsync(workload, cancellationToken);
+                _endpoints[workload] = list = [.. live.SelectMany(o => o.Endpoints)];
+            }
+            return list;
+        }
+    }
+}
+
+/// <summary>Orders fleets by mesh, then service, ordinally.</summary>
+public sealed class FleetOrder : IComparer<FleetId>
+{
+    public static FleetOrder Instance { get; } = new();
+
+    public int Compare(FleetId x, FleetId y)
+    {
+        var byMesh = string.CompareOrdinal(x.Mesh, y.Mesh);
+        return byMesh != 0 ? byMesh : string.CompareOrdinal(x.Service, y.Service);
+    }
+}
