@@ -18,7 +18,7 @@ internal static class EndpointResources
         foreach (var endpoint in endpoints)
         {
             if (endpoint.Address is null) continue;
-            if (ResolvePort(backend, endpoint) is not { } port)
+            if (EndpointPorts.Resolve(backend, endpoint) is not { } port)
             {
                 warnings.Add($"endpoint {endpoint.Id} of {backend.Name} exposes no port for {backend.Port}; left out");
                 continue;
@@ -32,20 +32,6 @@ internal static class EndpointResources
         return [.. served.Values
             .OrderBy(e => e.Region, StringComparer.Ordinal).ThenBy(e => e.Zone, StringComparer.Ordinal)
             .ThenBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.Port)];
-    }
-
-    /// <summary>
-    /// Which port of an endpoint carries the service: awsvpc tasks report none (the service's port);
-    /// bridge and host tasks map the container port to a host port; slices name their ports.
-    /// </summary>
-    public static int? ResolvePort(ServiceDefinition service, Endpoint endpoint)
-    {
-        if (endpoint.Ports.IsDefaultOrEmpty) return service.Port;
-        if (service.Workload?.PortName is { } portName)
-            return endpoint.Ports.FirstOrDefault(p => p.Name == portName)?.Port;
-        if (endpoint.Ports.FirstOrDefault(p => p.ContainerPort == service.Port) is { } binding) return binding.Port;
-        if (endpoint.Ports.Any(p => p.ContainerPort is null && p.Port == service.Port)) return service.Port;
-        return endpoint.Ports is [{ ContainerPort: null } only] ? only.Port : null;
     }
 
     public static XdsResource LoadAssignment(EnvoyJson json, string clusterName, IEnumerable<ServedEndpoint> endpoints) =>

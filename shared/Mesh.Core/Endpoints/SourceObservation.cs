@@ -15,7 +15,7 @@ public sealed record SourceObservation
     public required long Version { get; init; }
     /// <summary>A STOPPED task or a DELETED slice: nothing after it applies.</summary>
     public bool Terminal { get; init; }
-    public ImmutableArray<Endpoint> Endpoints { get; init; } = [];
+    public ImmutableArray<Endpoint> Endpoints { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>The platform's status words, for logs ("RUNNING/STOPPED", "MODIFIED").</summary>
     public string Status { get; init; } = "";
 }

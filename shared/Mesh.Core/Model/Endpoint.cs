@@ -19,7 +19,7 @@ public sealed record Endpoint
     /// <summary>Null while the platform has not assigned one (a PENDING task) or it could not be resolved.</summary>
     public string? Address { get; init; }
     /// <summary>Empty when the endpoint serves on the service's own port (awsvpc tasks).</summary>
-    public ImmutableArray<EndpointPort> Ports { get; init; } = [];
+    public ImmutableArray<EndpointPort> Ports { get; init => field = value.IsDefault ? [] : value; } = [];
     public string Region { get; init; } = "";
     public string Zone { get; init; } = "";
     /// <summary>Version label: ECS task-definition revision or the pod's version label.</summary>

@@ -30,10 +30,10 @@ public sealed record ServiceDefinition
     /// <summary>The port the application listens on inside its task or pod.</summary>
     public required int Port { get; init; }
     public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
-    public ImmutableArray<string> Backends { get; init; } = [];
-    public ImmutableArray<Subset> Subsets { get; init; } = [];
+    public ImmutableArray<string> Backends { get; init => field = value.IsDefault ? [] : value; } = [];
+    public ImmutableArray<Subset> Subsets { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>Extra DNS names clients use for this service; the name and name:port are always routed.</summary>
-    public ImmutableArray<string> Hostnames { get; init; } = [];
+    public ImmutableArray<string> Hostnames { get; init => field = value.IsDefault ? [] : value; } = [];
     public WorkloadSource? Workload { get; init; }
 
     public FleetId Fleet => new(Mesh, Name);

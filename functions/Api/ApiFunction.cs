@@ -1,0 +1,25 @@
+using Mesh.Core.Storage;
+
+namespace Mesh.Api;
+
+/// <summary>The Api function's services and routes, so the local host can run it beside Ingest.</summary>
+public static class ApiFunction
+{
+    public static IServiceCollection AddApiFunction(this IServiceCollection services)
+    {
+        services.AddSingleton<SnapshotCache>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Add(StateJson.Default);
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapApiFunction(this IEndpointRouteBuilder app)
+    {
+        app.MapXds();
+        app.MapViews();
+        return app;
+    }
+}

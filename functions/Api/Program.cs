@@ -1,0 +1,14 @@
+using Mesh.Api;
+using Mesh.Hosting;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.UseMeshLogging();
+builder.Services.AddMeshCore(builder.Configuration);
+builder.Services.AddApiFunction();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapApiFunction();
+app.Run();

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mesh.Core.Compile;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+using Mesh.Core.Snapshots;
+using Mesh.Core.Storage;
+
+namespace Mesh.Api;
+
+public sealed record FleetView(string Fleet, string Version, long Sequence, DateTimeOffset CommittedAt);
+
+public sealed record EndpointView(string Id, string? Address, int? Port, string Zone, string Version, EndpointHealth Health, string Source);
+
+public sealed record ServiceEndpointsView(string Mesh, string Service, string? Workload, IReadOnlyList<EndpointView> Endpoints);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(IReadOnlyList<FleetView>))]
+[JsonSerializable(typeof(ServiceEndpointsView))]
+[JsonSerializable(typeof(IEnumerable<ServiceDefinition>))]
+public sealed partial class ApiJson : JsonSerializerContext;
+
+/// <summary>Read-only views for operators: meshes, services, their recorded endpoints, fleets and their snapshots.</summary>
+public static class ViewEndpoints
+{
+    public static IEndpointRouteBuilder MapViews(this IEndpointRouteBuilder app)
+    {
+        var meshes = app.MapGroup("/v1/meshes");
+        meshes.MapGet("/", async (IDesiredStateStore desired, CancellationToken ct) =>
+            Results.Json(await desired.ListMeshesAsync(ct), ApiJson.Default.IReadOnlyListString));
+
+        meshes.MapGet("/{mesh}/services", async (string mesh, IDesiredStateStore desired, CancellationToken ct) =>
+            await desired.GetMeshAsync(mesh, ct) is { } state
+                ? Results.Json(state.Services.Values, ApiJson.Default.IEnumerableServiceDefinition)
+                : NoMesh(mesh));
+
+        meshes.MapGet("/{mesh}/services/{service}/endpoints", async (string mesh, string service, IDesiredStateStore desired, IEndpointStore endpoints, CancellationToken ct) =>
+        {
+            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
+            if (!state.Services.TryGetValue(service, out var definition))
+                return Results.Problem(title: "Unknown service", detail: $"mesh '{mesh}' has no service '{service}'", statusCode: StatusCodes.Status404NotFound);
+            var live = definition.Workload is { } source ? await endpoints.ListLiveAsync(source.Key, ct) : [];
+            var views = live.SelectMany(o => o.Endpoints.Select(e => new EndpointView(
+                    e.Id, e.Address, e.Address is null ? null : EndpointPorts.Resolve(definition, e), e.Zone, e.Version, e.Health, o.SourceId)))
+                .OrderBy(v => v.Address, StringComparer.Ordinal).ThenBy(v => v.Id, StringComparer.Ordinal).ToList();
+            return Results.Json(new ServiceEndpointsView(mesh, service, definition.Workload?.Key.Value, views), ApiJson.Default.ServiceEndpointsView);
+        });
+
+        meshes.MapGet("/{mesh}/fleets", async (string mesh, ISnapshotStore snapshots, CancellationToken ct) =>
+        {
+            var heads = await snapshots.ListHeadsAsync(mesh, ct);
+            return Results.Json(heads.Select(h => new FleetView(h.Fleet.ToString(), h.Version, h.Sequence, h.CommittedAt)).ToList(), ApiJson.Default.IReadOnlyListFleetView);
+        });
+
+        meshes.MapGet("/{mesh}/fleets/{service}/snapshot", async (string mesh, string service, SnapshotCache cache, CancellationToken ct) =>
+            await cache.GetCurrentAsync(new FleetId(mesh, service), ct) is { } snapshot
+                ? Results.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
+                : Results.Problem(title: "Unknown fleet", detail: $"fleet '{mesh}/{service}' has no compiled configuration", statusCode: StatusCodes.Status404NotFound));
+        return app;
+    }
+
+    private static IResult NoMesh(string mesh) =>
+        Results.Problem(title: "Unknown mesh", detail: $"mesh '{mesh}' does not exist", statusCode: StatusCodes.Status404NotFound);
+}

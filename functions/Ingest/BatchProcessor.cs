@@ -1,0 +1,106 @@
+using Mesh.Contracts.Events;
+using Mesh.Contracts.Sqs;
+using Mesh.Core.Model;
+using Mesh.Core.Pipeline;
+
+namespace Mesh.Ingest;
+
+/// <summary>
+/// One SQS batch: map each message, record its endpoints, then recompile every affected fleet once.
+/// A message fails alone: unreadable, or its ledger write or the publish of its fleets failed.
+/// </summary>
+public sealed class BatchProcessor(EventMapper mapper, EndpointRecorder recorder, FleetPublisher publisher, ILogger<BatchProcessor> log)
+{
+    public async Task<SqsBatchResponse> ProcessAsync(SqsEvent batch, CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        var affectedBy = new Dictionary<string, IReadOnlyList<WorkloadKey>>(StringComparer.Ordinal);
+        foreach (var message in batch.Records ?? [])
+        {
+            var messageId = message.MessageId;
+            if (string.IsNullOrEmpty(messageId))
+            {
+                log.LogError("message without messageId cannot be reported as failed; skipped");
+                continue;
+            }
+            var workloads = await RecordAsync(message, cancellationToken);
+            if (workloads is null) failed.Add(messageId);
+            else if (workloads.Count > 0) affectedBy[messageId] = workloads;
+        }
+        if (affectedBy.Count > 0 && !await PublishAsync(affectedBy.Values.SelectMany(w => w), cancellationToken))
+            failed.AddRange(affectedBy.Keys);
+        return new SqsBatchResponse([.. failed.Distinct().Select(id => new BatchItemFailure(id))]);
+    }
+
+    /// <summary>The workloads whose fleets must be recompiled, or null when the message failed.</summary>
+    private async Task<IReadOnlyList<WorkloadKey>?> RecordAsync(SqsMessage message, CancellationToken cancellationToken)
+    {
+        switch (mapper.Map(message.Body))
+        {
+            case MalformedEvent malformed:
+                log.LogWarning("event {MessageId} refused {EventId} {DetailType}: {Reason}",
+                    message.MessageId, malformed.Context?.EventId, malformed.Context?.DetailType, malformed.Reason);
+                return null;
+            case AcknowledgedEvent acknowledged:
+                log.LogInformation("event {MessageId} acknowledged {DetailType} {Resource}: {Reason}",
+                    message.MessageId, acknowledged.Context.DetailType, acknowledged.Context.Resource, acknowledged.Reason);
+                return [];
+            case EndpointEvent endpointEvent:
+                var observation = endpointEvent.Observation;
+                try
+                {
+                    var outcome = await recorder.RecordAsync(observation, cancellationToken);
+                    log.LogInformation("event {MessageId} {Decision} {SourceId} version {DetailVersion} {Status} ({Workload}, {EndpointCount} endpoints)",
+                        message.MessageId, outcome.Verdict, observation.SourceId, observation.Version, observation.Status,
+                        observation.Workload, observation.Endpoints.Length);
+                    return outcome.AffectedWorkloads;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogError(e, "event {MessageId} failed {SourceId} version {DetailVersion}: {Reason}",
+                        message.MessageId, observation.SourceId, observation.Version, e.Message);
+                    return null;
+                }
+            default:
+                throw new InvalidOperationException("unknown mapped event");
+        }
+    }
+
+    private async Task<bool> PublishAsync(IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var fleets = await publisher.FleetsCallingAsync(workloads, cancellationToken);
+            foreach (var outcome in await publisher.PublishAsync(fleets, cancellationToken))
+                LogOutcome(log, outcome);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError(e, "publish failed: {Reason}", e.Message);
+            return false;
+        }
+    }
+
+    public static void LogOutcome(ILogger log, PublishOutcome outcome)
+    {
+        switch (outcome.Status)
+        {
+            case PublishStatus.Published:
+                log.LogInformation("fleet {Fleet} published {SnapshotVersion} (was {PreviousVersion}), {SnapshotBytes} bytes",
+                    outcome.Fleet, outcome.Version, outcome.PreviousVersion ?? "none", outcome.SnapshotBytes);
+                break;
+            case PublishStatus.Unchanged:
+                log.LogInformation("fleet {Fleet} unchanged {SnapshotVersion}", outcome.Fleet, outcome.Version);
+                break;
+            case PublishStatus.Refused:
+                log.LogError("fleet {Fleet} refused, keeps {SnapshotVersion}: {Reasons}", outcome.Fleet, outcome.PreviousVersion ?? "none", string.Join("; ", outcome.Messages));
+                break;
+            default:
+                log.LogInformation("fleet {Fleet} is no longer defined", outcome.Fleet);
+                break;
+        }
+        foreach (var warning in outcome.Messages.Where(_ => outcome.Status != PublishStatus.Refused))
+            log.LogWarning("fleet {Fleet}: {Warning}", outcome.Fleet, warning);
+    }
+}

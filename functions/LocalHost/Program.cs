@@ -1,0 +1,31 @@
+using Mesh.LocalHost;
+
+// The whole pipeline on one machine: a fresh embedded store, the samples' story replayed over HTTP, then serving.
+// Options: --samples PATH, --Store:SqlitePath PATH (default .local/mesh.db beside samples.json, recreated), --urls URL, --exit.
+var samplesPath = OptionValue(args, "--samples") ?? SampleFile.Find(Directory.GetCurrentDirectory())
+    ?? throw new FileNotFoundException("samples.json not found from the working directory upwards; pass --samples PATH");
+var samples = SampleFile.Load(samplesPath);
+var databasePath = OptionValue(args, "--Store:SqlitePath") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(samplesPath))!, ".local", "mesh.db");
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+foreach (var file in new[] { databasePath, databasePath + "-wal", databasePath + "-shm" }) File.Delete(file);
+
+var settings = LocalPipeline.ContainerInstanceSettings(samples)
+    .Append(new("Store:SqlitePath", databasePath))
+    .Append(new("urls", OptionValue(args, "--urls") ?? "http://127.0.0.1:8080"));
+var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings);
+await app.StartAsync();
+var address = new Uri(app.Urls.First());
+Console.WriteLine($"Mesh Pipeline local host on {address} (store: {Path.GetFullPath(databasePath)})");
+Console.WriteLine(samples.Story);
+Console.WriteLine();
+
+using var http = new HttpClient { BaseAddress = address };
+await new SampleReplay(app, http, Console.Out).RunAsync(samples, app.Lifetime.ApplicationStopping);
+if (args.Contains("--exit")) await app.StopAsync();
+else await app.WaitForShutdownAsync();
+
+static string? OptionValue(string[] args, string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
