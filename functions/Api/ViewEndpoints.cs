@@ -57,6 +57,19 @@ public static class ViewEndpoints
             await cache.GetCurrentAsync(new FleetId(mesh, service), ct) is { } snapshot
                 ? Results.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
                 : Results.Problem(title: "Unknown fleet", detail: $"fleet '{mesh}/{service}' has no compiled configuration", statusCode: StatusCodes.Status404NotFound));
+
+        // A proxy's bootstrap: ?node=ID&zone=AZ; the control plane's address is Xds:ControlPlaneUrl, else this request's.
+        meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", async (string mesh, string service, string? node, string? zone,
+            HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct) =>
+        {
+            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
+            if (!state.Services.ContainsKey(service))
+                return Results.Problem(title: "Unknown service", detail: $"mesh '{mesh}' has no service '{service}'", statusCode: StatusCodes.Status404NotFound);
+            var url = new Uri(configuration["Xds:ControlPlaneUrl"] ?? $"{request.Scheme}://{request.Host}");
+            var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+            var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
+            return Results.Bytes(BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings), "application/json");
+        });
         return app;
     }
 

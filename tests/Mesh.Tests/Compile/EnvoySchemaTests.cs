@@ -45,6 +45,15 @@ public class EnvoySchemaTests
         }
     }
 
+    [Fact]
+    public void A_bootstrap_for_a_tls_control_plane_is_accepted()
+    {
+        var json = BootstrapWriter.Write(new FleetId("shop", "web"), "web-1", "eu-west-1a",
+            new ControlPlaneAddress("abc123.execute-api.eu-west-1.amazonaws.com", 443, Tls: true),
+            new XdsSettings { ControlPlaneCluster = "abc123.execute-api.eu-west-1.amazonaws.com" });
+        Assert.Empty(EnvoySchema.CheckMessage(System.Text.Encoding.UTF8.GetString(json), "envoy.config.bootstrap.v3.Bootstrap"));
+    }
+
     private const string GoodCluster = """
         {"@type":"type.googleapis.com/envoy.config.cluster.v3.Cluster","name":"orders","type":"EDS","connect_timeout":"1s",
          "eds_cluster_config":{"eds_config":{"resource_api_version":"V3","api_config_source":{"api_type":"REST","transport_api_version":"V3","cluster_names":["xds"],"refresh_delay":"5s","request_timeout":"5s"}}}}

@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Text.Json;
+using Mesh.Core.Model;
+
+namespace Mesh.Core.Compile;
+
+/// <summary>Where a proxy reaches this control plane: the URL of the Api function.</summary>
+public sealed record ControlPlaneAddress(string Host, int Port, bool Tls);
+
+/// <summary>
+/// The Envoy bootstrap a proxy of a fleet starts from: its node identity, CDS and LDS over REST from this
+/// control plane, and the one static cluster that reaches it, named as the snapshots' config sources name it.
+/// </summary>
+public static class BootstrapWriter
+{
+    public static byte[] Write(FleetId fleet, string nodeId, string? zone, ControlPlaneAddress controlPlane, XdsSettings settings)
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("node");
+            w.WriteString("id", nodeId);
+            w.WriteString("cluster", fleet.ToString());
+            if (!string.IsNullOrEmpty(zone))
+            {
+                w.WriteStartObject("locality");
+                w.WriteString("zone", zone);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+
+            w.WriteStartObject("dynamic_resources");
+            EnvoyJson.RestConfigSource(w, "cds_config", settings);
+            EnvoyJson.RestConfigSource(w, "lds_config", settings);
+            w.WriteEndObject();
+
+            w.WriteStartObject("static_resources");
+            w.WriteStartArray("clusters");
+            w.WriteStartObject();
+            w.WriteString("name", settings.ControlPlaneCluster);
+            w.WriteString("type", "LOGICAL_DNS");
+            w.WriteString("dns_lookup_family", "V4_PREFERRED");
+            w.WriteString("connect_timeout", EnvoyJson.Duration(settings.RequestTimeout));
+            w.WriteStartObject("load_assignment");
+            w.WriteString("cluster_name", settings.ControlPlaneCluster);
+            w.WriteStartArray("endpoints");
+            w.WriteStartObject();
+            w.WriteStartArray("lb_endpoints");
+            w.WriteStartObject();
+            w.WriteStartObject("endpoint");
+            EnvoyJson.SocketAddress(w, controlPlane.Host, controlPlane.Port);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+            if (controlPlane.Tls) UpstreamTls(w, controlPlane.Host);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+
+            w.WriteStartObject("admin");
+            EnvoyJson.SocketAddress(w, "127.0.0.1", 9901);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void UpstreamTls(Utf8JsonWriter w, string host)
+    {
+        w.WriteStartObject("transport_socket");
+        w.WriteString("name", "envoy.transport_sockets.tls");
+        EnvoyJson.TypedConfig(w, "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", t =>
+        {
+            t.WriteString("sni", host);
+            t.WriteStartObject("common_tls_context");
+            t.WriteStartObject("validation_context");
+            t.WriteStartObject("trusted_ca");
+            t.WriteString("filename", "/etc/ssl/certs/ca-certificates.crt");
+            t.WriteEndObject();
+            t.WriteEndObject();
+            t.WriteEndObject();
+        });
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Mesh.Core.Pipeline;
+using Mesh.Core.Ports;
+using Mesh.LocalHost;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mesh.Tests.Support;
+
+/// <summary>The local host (Ingest and Api in one process) on Kestrel, on a free loopback port, over a fresh store seeded with the samples' services.</summary>
+public sealed class LocalHostFixture : IAsyncDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("mesh-http-").FullName;
+    private WebApplication? _app;
+
+    public HttpClient Http { get; private set; } = null!;
+    public SampleFile Samples { get; } = Repo.Samples;
+
+    public static async Task<LocalHostFixture> StartAsync()
+    {
+        var fixture = new LocalHostFixture();
+        var settings = LocalPipeline.ContainerInstanceSettings(fixture.Samples)
+            .Append(new("Store:SqlitePath", Path.Combine(fixture._directory, "mesh.db")))
+            .Append(new("urls", "http://127.0.0.1:0"))
+            .Append(new("Logging:LogLevel:Default", "Warning"));
+        fixture._app = LocalPipeline.Build([], settings);
+        await fixture._app.StartAsync();
+        fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
+        var desired = fixture._app.Services.GetRequiredService<IDesiredStateStore>();
+        foreach (var service in fixture.Samples.DesiredState.Services) await desired.PutServiceAsync(service, CancellationToken.None);
+        await fixture._app.Services.GetRequiredService<FleetPublisher>().PublishAsync(SampleEvents.Fleets(fixture.Samples), CancellationToken.None);
+        return fixture;
+    }
+
+    public async Task<HttpResponseMessage> PostEventsAsync(string sqsEventJson) =>
+        await Http.PostAsync("/events", new StringContent(sqsEventJson, Encoding.UTF8, "application/json"));
+
+    /// <summary>Posts each sample's whole SQS event, in story order.</summary>
+    public async Task ReplayStoryAsync()
+    {
+        foreach (var sample in Samples.Samples)
+        {
+            using var response = await PostEventsAsync(sample.Event.GetRawText());
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Polls like Envoy's REST subscription does.</summary>
+    public async Task<HttpResponseMessage> PollAsync(string fleet, string type, string versionInfo, params string[] resourceNames) =>
+        await Http.PostAsJsonAsync($"/v3/discovery:{type}", new Dictionary<string, object>
+        {
+            ["node"] = new Dictionary<string, string> { ["id"] = "test-proxy-1", ["cluster"] = fleet },
+            ["version_info"] = versionInfo,
+            ["resource_names"] = resourceNames,
+        });
+
+    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left to the OS temp cleaner.
+        }
+    }
+}
