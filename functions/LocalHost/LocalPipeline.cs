@@ -7,11 +7,16 @@ namespace Mesh.LocalHost;
 /// <summary>Ingest and Api in one process on the embedded store: the whole pipeline on one machine.</summary>
 public static class LocalPipeline
 {
-    public static WebApplication Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    public static WebApplication Build(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null, TextWriter? log = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.UseMeshLogging();
+        if (log is not null)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(new LineLoggerProvider(log));
+        }
         builder.Services.AddMeshCore(builder.Configuration);
         builder.Services.AddIngestFunction(builder.Configuration);
         builder.Services.AddApiFunction();

@@ -12,7 +12,7 @@ foreach (var file in new[] { databasePath, databasePath + "-wal", databasePath +
 var settings = LocalPipeline.ContainerInstanceSettings(samples)
     .Append(new("Store:SqlitePath", databasePath))
     .Append(new("urls", OptionValue(args, "--urls") ?? "http://127.0.0.1:8080"));
-var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings);
+var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings, Console.Out);
 await app.StartAsync();
 var address = new Uri(app.Urls.First());
 Console.WriteLine($"Mesh Pipeline local host on {address} (store: {Path.GetFullPath(databasePath)})");
