@@ -15,20 +15,7 @@ internal static class ClusterResources
             w.WriteString("name", name);
             w.WriteString("type", "STATIC");
             w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
-            w.WriteStartObject("load_assignment");
-            w.WriteString("cluster_name", name);
-            w.WriteStartArray("endpoints");
-            w.WriteStartObject();
-            w.WriteStartArray("lb_endpoints");
-            w.WriteStartObject();
-            w.WriteStartObject("endpoint");
-            EnvoyJson.SocketAddress(w, "127.0.0.1", service.Port);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
+            EnvoyJson.SingleEndpointLoadAssignment(w, name, "127.0.0.1", service.Port);
             UpstreamProtocol(w, service.Protocol);
         });
     }

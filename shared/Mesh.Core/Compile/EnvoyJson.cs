@@ -51,6 +51,25 @@ internal sealed class EnvoyJson : IDisposable
         w.WriteEndObject();
     }
 
+    /// <summary>An inline load_assignment with one endpoint, for static clusters.</summary>
+    public static void SingleEndpointLoadAssignment(Utf8JsonWriter w, string clusterName, string address, int port)
+    {
+        w.WriteStartObject("load_assignment");
+        w.WriteString("cluster_name", clusterName);
+        w.WriteStartArray("endpoints");
+        w.WriteStartObject();
+        w.WriteStartArray("lb_endpoints");
+        w.WriteStartObject();
+        w.WriteStartObject("endpoint");
+        SocketAddress(w, address, port);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
     /// <summary>A ConfigSource that points at this control plane over REST.</summary>
     public static void RestConfigSource(Utf8JsonWriter w, string propertyName, XdsSettings settings)
     {
