@@ -12,7 +12,7 @@ namespace Mesh.Adapters.Sqlite;
 /// The embedded store: every port on one SQLite file in WAL mode. Guards are conditional statements
 /// (UPDATE ... WHERE revision = @expected), and a snapshot commit is one transaction.
 /// </summary>
-public sealed class SqliteStore : IEndpointStore, IDesiredStateStore, ISnapshotStore
+public sealed class SqliteStore : IMeshStore
 {
     private const string Schema = """
         PRAGMA journal_mode = WAL;
@@ -49,10 +49,11 @@ public sealed class SqliteStore : IEndpointStore, IDesiredStateStore, ISnapshotS
 
     // ---- endpoint ledger ----
 
-    public async Task<LedgerEntry?> GetAsync(string sourceId, CancellationToken cancellationToken)
+    public async Task<LedgerEntry?> GetAsync(WorkloadKey workload, string sourceId, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, "SELECT body, revision FROM endpoint_sources WHERE source_id = $id", ("$id", sourceId));
+        await using var command = Command(connection, "SELECT body, revision FROM endpoint_sources WHERE source_id = $id AND workload = $workload",
+            ("$id", sourceId), ("$workload", workload.Value));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken)) return null;
         return new LedgerEntry(ReadObservation(reader.GetString(0)), reader.GetInt64(1));

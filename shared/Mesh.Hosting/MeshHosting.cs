@@ -1,4 +1,7 @@
 using System.Globalization;
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Mesh.Adapters.DynamoDb;
 using Mesh.Adapters.Sqlite;
 using Mesh.Core.Compile;
 using Mesh.Core.Pipeline;
@@ -15,12 +18,15 @@ public static class MeshHosting
 {
     /// <summary>
     /// Registers the store behind every port, the control-plane settings, the clock and the publisher.
-    /// Configuration: Store:SqlitePath (default .local/mesh.db); Xds:ControlPlaneCluster, Xds:RefreshDelay,
-    /// Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort.
+    /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
+    /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
+    /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort.
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
     {
-        var store = SqliteStore.Open(configuration["Store:SqlitePath"] ?? Path.Combine(".local", "mesh.db"));
+        IMeshStore store = configuration["Store:DynamoDb:TableName"] is { Length: > 0 } table
+            ? OpenDynamoDb(table, configuration.GetSection("Store:DynamoDb"))
+            : SqliteStore.Open(configuration["Store:SqlitePath"] ?? Path.Combine(".local", "mesh.db"));
         services.AddSingleton(store);
         services.AddSingleton<IEndpointStore>(store);
         services.AddSingleton<IDesiredStateStore>(store);
@@ -44,6 +50,22 @@ public static class MeshHosting
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         return builder;
+    }
+
+    private static DynamoDbStore OpenDynamoDb(string table, IConfiguration section)
+    {
+        IAmazonDynamoDB client;
+        if (section["ServiceUrl"] is { Length: > 0 } serviceUrl)
+        {
+            // DynamoDB Local accepts any credentials; it is the only case where the table is created here.
+            client = new AmazonDynamoDBClient(new BasicAWSCredentials("local", "local"), new AmazonDynamoDBConfig { ServiceURL = serviceUrl });
+            DynamoDbStore.EnsureTableAsync(client, table, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        else
+        {
+            client = new AmazonDynamoDBClient(new AmazonDynamoDBConfig { RetryMode = Amazon.Runtime.RequestRetryMode.Standard, MaxErrorRetry = 4 });
+        }
+        return new DynamoDbStore(client, table, TimeProvider.System);
     }
 
     public static XdsSettings ReadXdsSettings(IConfiguration section)

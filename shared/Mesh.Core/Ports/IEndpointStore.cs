@@ -3,10 +3,13 @@ using Mesh.Core.Model;
 
 namespace Mesh.Core.Ports;
 
-/// <summary>The endpoint ledger: one entry per task or slice, written only under a revision guard.</summary>
+/// <summary>
+/// The endpoint ledger: one entry per task or slice, written only under a revision guard. A source belongs to
+/// one workload for its whole life (a task's service, a slice's Service), so entries are found by both.
+/// </summary>
 public interface IEndpointStore
 {
-    Task<LedgerEntry?> GetAsync(string sourceId, CancellationToken cancellationToken);
+    Task<LedgerEntry?> GetAsync(WorkloadKey workload, string sourceId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores <paramref name="observation"/> if the stored revision still equals <paramref name="expectedRevision"/>
@@ -14,6 +17,6 @@ public interface IEndpointStore
     /// </summary>
     Task<bool> TryWriteAsync(SourceObservation observation, long? expectedRevision, CancellationToken cancellationToken);
 
-    /// <summary>The live (non-terminal) observations of a workload: the union of its tasks or slices.</summary>
+    /// <summary>The live (non-terminal) observations of a workload, read consistently: the union of its tasks or slices.</summary>
     Task<IReadOnlyList<SourceObservation>> ListLiveAsync(WorkloadKey workload, CancellationToken cancellationToken);
 }

@@ -19,15 +19,24 @@ public static class Story
     public static BatchProcessor Processor(TempStore store, SampleFile samples) =>
         new(SampleEvents.Mapper(samples), store.Recorder, store.Publisher, NullLogger<BatchProcessor>.Instance);
 
-    public static async Task<SqsBatchResponse> FeedAsync(TempStore store, SampleFile samples, IEnumerable<string> bodies, int batchSize = 1)
+    /// <summary>Feeds the bodies in batches; with <paramref name="redeliveries"/>, failed messages come back as SQS would send them again.</summary>
+    public static async Task<SqsBatchResponse> FeedAsync(TempStore store, SampleFile samples, IEnumerable<string> bodies, int batchSize = 1, int redeliveries = 0)
     {
         var processor = Processor(store, samples);
-        var failures = new List<BatchItemFailure>();
-        var numbered = bodies.Select((body, i) => new SqsMessage($"m{i}", body)).ToList();
-        foreach (var batch in numbered.Chunk(batchSize))
-            failures.AddRange((await processor.ProcessAsync(new SqsEvent(batch), CancellationToken.None)).BatchItemFailures);
-        return new SqsBatchResponse(failures);
+        var pending = bodies.Select((body, i) => new SqsMessage($"m{i}", body)).ToList();
+        for (var delivery = 0; ; delivery++)
+        {
+            var failures = new List<BatchItemFailure>();
+            foreach (var batch in pending.Chunk(batchSize))
+                failures.AddRange((await processor.ProcessAsync(new SqsEvent(batch), CancellationToken.None)).BatchItemFailures);
+            if (failures.Count == 0 || delivery == redeliveries) return new SqsBatchResponse(failures);
+            var failed = failures.Select(f => f.ItemIdentifier).ToHashSet();
+            pending = [.. pending.Where(m => failed.Contains(m.MessageId!))];
+        }
     }
+
+    public static async Task<IReadOnlyList<Mesh.Core.Ports.SnapshotHead>> HeadsAsync(TempStore store, SampleFile samples) =>
+        [.. (await Task.WhenAll(SampleEvents.Fleets(samples).Select(f => store.Store.GetHeadAsync(f, CancellationToken.None)))).Select(h => h!)];
 
     /// <summary>The stored bytes of every fleet's current snapshot.</summary>
     public static async Task<IReadOnlyDictionary<FleetId, byte[]>> SnapshotsAsync(TempStore store, SampleFile samples)

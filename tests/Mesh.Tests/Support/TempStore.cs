@@ -1,31 +1,44 @@
+using Mesh.Adapters.DynamoDb;
 using Mesh.Adapters.Sqlite;
 using Mesh.Core.Compile;
 using Mesh.Core.Pipeline;
+using Mesh.Core.Ports;
 
 namespace Mesh.Tests.Support;
 
-/// <summary>A fresh embedded store in its own temporary directory, with the core pipeline wired to it.</summary>
+/// <summary>A fresh, empty store with the core pipeline wired to it: SQLite in a temporary directory, or a new DynamoDB table.</summary>
 public sealed class TempStore : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("mesh-test-").FullName;
+    private readonly string? _directory;
 
     public TempStore(XdsSettings? settings = null)
+        : this(OpenSqlite(out var directory), settings) => _directory = directory;
+
+    private TempStore(IMeshStore store, XdsSettings? settings)
     {
-        DatabasePath = Path.Combine(_directory, "mesh.db");
-        Store = SqliteStore.Open(DatabasePath);
+        Store = store;
         Settings = settings ?? new XdsSettings();
         Recorder = new EndpointRecorder(Store);
         Publisher = new FleetPublisher(Store, Store, Store, Settings, TimeProvider.System);
     }
 
-    public string DatabasePath { get; }
-    public SqliteStore Store { get; }
+    /// <summary>A new table in DynamoDB Local, so tests sharing one instance never see each other's items.</summary>
+    public static async Task<TempStore> DynamoDbAsync(DynamoDbLocal local, FaultInjector? faults = null, int chunkBytes = DynamoDbStore.ChunkBytes)
+    {
+        var client = local.Client(faults);
+        var table = $"mesh-{Guid.NewGuid():N}";
+        await DynamoDbStore.EnsureTableAsync(client, table, CancellationToken.None);
+        return new TempStore(new DynamoDbStore(client, table, TimeProvider.System, chunkBytes), null);
+    }
+
+    public IMeshStore Store { get; }
     public XdsSettings Settings { get; }
     public EndpointRecorder Recorder { get; }
     public FleetPublisher Publisher { get; }
 
     public void Dispose()
     {
+        if (_directory is null) return;
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
@@ -35,5 +48,11 @@ public sealed class TempStore : IDisposable
         {
             // A file still open by a finishing background task; the OS temp cleaner takes it.
         }
+    }
+
+    private static SqliteStore OpenSqlite(out string directory)
+    {
+        directory = Directory.CreateTempSubdirectory("mesh-test-").FullName;
+        return SqliteStore.Open(Path.Combine(directory, "mesh.db"));
     }
 }
