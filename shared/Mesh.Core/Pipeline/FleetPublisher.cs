@@ -28,7 +28,7 @@ public sealed record PublishOutcome(FleetId Fleet, PublishStatus Status, string?
 /// </summary>
 public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore endpoints, ISnapshotStore snapshots, XdsSettings settings, TimeProvider clock)
 {
-    private const int MaxAttempts = 8;
+    private const int MaxAttempts = 16;
 
     /// <summary>The fleets that call any service whose endpoints come from these workloads.</summary>
     public async Task<IReadOnlyList<FleetId>> FleetsCallingAsync(IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
@@ -55,6 +55,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         {
             if (attempt > MaxAttempts)
                 throw new ConcurrencyConflictException($"fleets {string.Join(", ", pending)} kept being committed by other writers for {MaxAttempts} attempts");
+            if (attempt > 1) await Backoff.DelayAsync(attempt, clock, cancellationToken);
             var heads = new Dictionary<FleetId, SnapshotHead?>();
             foreach (var fleet in pending) heads[fleet] = await snapshots.GetHeadAsync(fleet, cancellationToken);
             var inputs = new InputReader(desired, endpoints);

@@ -149,7 +149,8 @@ public abstract class StoreContract
     public async Task Concurrent_ingest_and_recompiles_of_the_same_fleets_end_in_the_serial_state()
     {
         var samples = Repo.Samples;
-        var bodies = SampleEvents.Bodies(samples).Select(b => b.Body).ToList();
+        var mapper = SampleEvents.Mapper(samples);
+        var bodies = SampleEvents.Bodies(samples).Select(b => b.Body).Where(b => mapper.Map(b) is not Mesh.Contracts.Events.MalformedEvent).ToList();
         using var serial = new TempStore();
         await Story.SeedAsync(serial, samples);
         await Story.FeedAsync(serial, samples, bodies);
@@ -160,7 +161,21 @@ public abstract class StoreContract
         // Contended guarded writes may lose every attempt and fail their message; SQS would deliver it again.
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () => Assert.Empty((await
             Story.FeedAsync(store, samples, bodies.Concat(bodies).OrderBy(_ => Random.Shared.Next()).ToList(), batchSize: 3, redeliveries: 10)).BatchItemFailures)));
-        var recompiles = Enumerable.Range(0, 4).Select(_ => Task.Run(() => store.Publisher.PublishAsync(SampleEvents.Fleets(samples), CancellationToken.None)));
+        // A direct recompile (an operator's edit) that keeps losing fails clearly; its caller tries again, as the Api's clients would.
+        var recompiles = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await store.Publisher.PublishAsync(SampleEvents.Fleets(samples), CancellationToken.None);
+                    return;
+                }
+                catch (Mesh.Core.Pipeline.ConcurrencyConflictException) when (attempt < 5)
+                {
+                }
+            }
+        }));
         await Task.WhenAll(workers.Cast<Task>().Concat(recompiles));
         var actual = await Story.SnapshotsAsync(store, samples);
         Assert.All(expected, pair => Assert.True(pair.Value.AsSpan().SequenceEqual(actual[pair.Key]), $"{pair.Key} differs from the serial run"));

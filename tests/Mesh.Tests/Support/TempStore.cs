@@ -18,7 +18,7 @@ public sealed class TempStore : IDisposable
     {
         Store = store;
         Settings = settings ?? new XdsSettings();
-        Recorder = new EndpointRecorder(Store);
+        Recorder = new EndpointRecorder(Store, TimeProvider.System);
         Publisher = new FleetPublisher(Store, Store, Store, Settings, TimeProvider.System);
     }
 
