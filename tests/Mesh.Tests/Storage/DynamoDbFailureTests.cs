@@ -128,13 +128,13 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
 
         faults.Reset();
         Assert.Empty((await Story.FeedAsync(store, samples, [bodies.Single(b => b.Sample == "01-checkout-v57-task-a-running").Body])).BatchItemFailures);
-        output.WriteLine($"one ECS event (1 caller fleet recompiled): {faults.Requests} requests, {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
+        output.WriteLine($"one ECS event (1 caller fleet recompiled): {faults.Requests} requests ({faults.Breakdown}), {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
 
         faults.Reset();
         var checkout = samples.DesiredState.Services.Single(s => s.Name == "checkout-api");
         await store.Store.PutServiceAsync(checkout with { Hostnames = ["checkout.shop.internal", "pay.shop.internal"] }, CancellationToken.None);
         await store.Publisher.PublishAsync((await store.Store.GetMeshAsync("shop", CancellationToken.None))!.FleetsAffectedByDefinition("checkout-api"), CancellationToken.None);
-        output.WriteLine($"one service edit (2 fleets recompiled): {faults.Requests} requests, {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
+        output.WriteLine($"one service edit (2 fleets recompiled): {faults.Requests} requests ({faults.Breakdown}), {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
 
         var big = StoreContract.Compile("big", 200, 100);
         faults.Reset();

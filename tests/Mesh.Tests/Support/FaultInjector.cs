@@ -21,7 +21,16 @@ public sealed class FaultInjector : HttpClientFactory
     public long RequestBytes => Interlocked.Read(ref _requestBytes);
     public long ResponseBytes => Interlocked.Read(ref _responseBytes);
 
-    public void Reset() => (_requests, _requestBytes, _responseBytes) = (0, 0, 0);
+    private readonly ConcurrentDictionary<string, int> _byOperation = new();
+
+    /// <summary>Requests per operation since the last reset, e.g. "GetItem×2 PutItem×1".</summary>
+    public string Breakdown => string.Join(" ", _byOperation.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}×{p.Value}"));
+
+    public void Reset()
+    {
+        (_requests, _requestBytes, _responseBytes) = (0, 0, 0);
+        _byOperation.Clear();
+    }
 
     /// <summary>The next <paramref name="times"/> calls of <paramref name="operation"/> (e.g. "PutItem") get ThrottlingException.</summary>
     public void Throttle(string operation, int times) =>
@@ -54,6 +63,7 @@ public sealed class FaultInjector : HttpClientFactory
                 };
             }
             Interlocked.Increment(ref owner._requests);
+            owner._byOperation.AddOrUpdate(operation, 1, (_, n) => n + 1);
             if (request.Content is not null) Interlocked.Add(ref owner._requestBytes, (await request.Content.ReadAsByteArrayAsync(cancellationToken)).Length);
             var response = await base.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
