@@ -9,7 +9,8 @@ namespace Mesh.Core.Compile;
 /// </summary>
 public static class FleetCompiler
 {
-    public static CompileResult Compile(FleetInputs inputs, XdsSettings settings)
+    /// <param name="backends">Shares each backend's clusters and load assignments between fleets compiled from the same inputs.</param>
+    public static CompileResult Compile(FleetInputs inputs, XdsSettings settings, BackendResourceCache? backends = null)
     {
         var service = inputs.Service;
         var problems = new List<string>();
@@ -27,19 +28,12 @@ public static class FleetCompiler
                 problems.Add($"backend '{backend.Name}' is not a service of mesh '{service.Mesh}'");
                 continue;
             }
-            var served = EndpointResources.Select(definition, backend.Endpoints, warnings);
-            AddCluster(ResourceNames.OutboundCluster(definition.Name), served);
-            foreach (var subset in definition.Subsets.OrderBy(s => s.Name, StringComparer.Ordinal))
-                AddCluster(ResourceNames.OutboundCluster(definition.Name, subset.Name), served.Where(e => e.Version == subset.Version));
-
+            var compiled = backends is null ? CompileBackend(json, backend, settings) : backends.GetOrAdd(backend, b => CompileBackend(json, b, settings));
+            clusters.AddRange(compiled.Clusters);
+            loadAssignments.AddRange(compiled.LoadAssignments);
+            warnings.AddRange(compiled.Warnings);
             if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition));
             else httpBackends.Add(definition);
-
-            void AddCluster(string name, IEnumerable<ServedEndpoint> endpoints)
-            {
-                clusters.Add(ClusterResources.Outbound(json, name, definition, settings));
-                loadAssignments.Add(EndpointResources.LoadAssignment(json, name, endpoints));
-            }
         }
         var routes = RouteResources.Outbound(json, httpBackends, settings, problems);
 
@@ -52,5 +46,42 @@ public static class FleetCompiler
         ]);
         problems.AddRange(SnapshotConsistency.Check(snapshot));
         return problems.Count == 0 ? new Compiled(snapshot, warnings) : new Refused(service.Fleet, problems);
+    }
+
+    /// <summary>A backend's clusters and load assignments: the same in every fleet that calls it.</summary>
+    private static BackendResources CompileBackend(EnvoyJson json, BackendInputs backend, XdsSettings settings)
+    {
+        var definition = backend.Definition!;
+        var warnings = new List<string>();
+        var served = EndpointResources.Select(definition, backend.Endpoints, warnings);
+        var clusters = new List<XdsResource>();
+        var loadAssignments = new List<XdsResource>();
+        AddCluster(ResourceNames.OutboundCluster(definition.Name), served);
+        foreach (var subset in definition.Subsets.OrderBy(s => s.Name, StringComparer.Ordinal))
+            AddCluster(ResourceNames.OutboundCluster(definition.Name, subset.Name), served.Where(e => e.Version == subset.Version));
+        return new BackendResources(clusters, loadAssignments, warnings);
+
+        void AddCluster(string name, IEnumerable<ServedEndpoint> endpoints)
+        {
+            clusters.Add(ClusterResources.Outbound(json, name, definition, settings));
+            loadAssignments.Add(EndpointResources.LoadAssignment(json, name, endpoints));
+        }
+    }
+}
+
+public sealed record BackendResources(IReadOnlyList<XdsResource> Clusters, IReadOnlyList<XdsResource> LoadAssignments, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// Compiled backend resources by backend, valid for one set of inputs (one publish attempt): the caller
+/// guarantees every fleet compiled with it saw the same definitions and endpoints.
+/// </summary>
+public sealed class BackendResourceCache
+{
+    private readonly Dictionary<string, BackendResources> _byBackend = new(StringComparer.Ordinal);
+
+    internal BackendResources GetOrAdd(BackendInputs backend, Func<BackendInputs, BackendResources> compile)
+    {
+        if (!_byBackend.TryGetValue(backend.Name, out var resources)) _byBackend[backend.Name] = resources = compile(backend);
+        return resources;
     }
 }

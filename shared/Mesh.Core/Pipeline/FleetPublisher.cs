@@ -75,7 +75,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     {
         var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
         if (fleetInputs is null) return new PublishOutcome(fleet, PublishStatus.NoSuchFleet, null, head?.Version, []);
-        switch (FleetCompiler.Compile(fleetInputs, settings))
+        switch (FleetCompiler.Compile(fleetInputs, settings, inputs.Backends))
         {
             case Refused refused:
                 return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
@@ -89,9 +89,14 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         }
     }
 
-    /// <summary>Reads each mesh and each workload's endpoints once per attempt, however many fleets share them.</summary>
+    /// <summary>
+    /// Reads each mesh and each workload's endpoints once per attempt, however many fleets share them; so every
+    /// fleet of the attempt sees the same backends, and each backend's resources are compiled once.
+    /// </summary>
     private sealed class InputReader(IDesiredStateStore desired, IEndpointStore endpoints)
     {
+        public BackendResourceCache Backends { get; } = new();
+
         private readonly Dictionary<string, MeshState?> _meshes = new(StringComparer.Ordinal);
         private readonly Dictionary<WorkloadKey, IReadOnlyList<Endpoint>> _endpoints = [];
 

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Mesh.Core.Compile;
+using Mesh.Core.Model;
+using Mesh.Core.Pipeline;
+using Mesh.Core.Ports;
+using Mesh.LocalHost;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mesh.Benchmarks;
+
+/// <summary>
+/// The whole-process figures on the default mesh: full compile and its ratio to serializing, one endpoint change
+/// and one service edit to served snapshots, REST xDS serving under load from a second process, peak RSS, and the
+/// Native AOT Api's start to first response.
+/// </summary>
+public sealed class WholeRun(TextWriter output)
+{
+    private readonly List<(string Figure, string Value)> _rows = [];
+
+    public async Task RunAsync(string? aotApiBinary)
+    {
+        var mesh = new SyntheticMesh();
+        output.WriteLine($"Machine: {Environment.ProcessorCount} cores, {CpuModel()}, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 30)} GiB; .NET {Environment.Version}");
+        output.WriteLine($"Mesh: {mesh.Services} services, {mesh.Services * mesh.EndpointsPerService} endpoints, {mesh.BackendsPerFleet} backends per fleet, {mesh.HotCallers} fleets calling {SyntheticMesh.Hot}");
+
+        var directory = Directory.CreateTempSubdirectory("mesh-bench-").FullName;
+        var database = Path.Combine(directory, "mesh.db");
+        var app = LocalPipeline.Build([], [new("Store:SqlitePath", database), new("urls", "http://127.0.0.1:0"), new("Logging:LogLevel:Default", "Warning")]);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        await SeedAsync(app, mesh);
+        await EndpointChangeAsync(http);
+        await ServiceEditAsync(app, http);
+        await LoadAsync(http);
+        _rows.Add(("5. peak RSS of the host holding the default mesh (VmHWM)", $"{PeakRssMiB():F0} MiB"));
+        if (aotApiBinary is not null) await AotStartAsync(aotApiBinary, database);
+        await app.StopAsync();
+        // Last, so that its parsed documents do not count in the host's peak RSS.
+        FullCompile(mesh);
+
+        output.WriteLine();
+        output.WriteLine("| figure | result |");
+        output.WriteLine("| --- | --- |");
+        foreach (var (figure, value) in _rows) output.WriteLine($"| {figure} | {value} |");
+    }
+
+    private void FullCompile(SyntheticMesh mesh)
+    {
+        var inputs = mesh.AllInputs();
+        var settings = new XdsSettings();
+        var compileTimes = new List<double>();
+        long allocated = 0, bytes = 0, resources = 0;
+        for (var run = 0; run < 7; run++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var clock = Stopwatch.StartNew();
+            bytes = 0;
+            resources = 0;
+            var backends = new BackendResourceCache();
+            foreach (var fleet in inputs)
+            {
+                var snapshot = ((Compiled)FleetCompiler.Compile(fleet, settings, backends)).Snapshot;
+                bytes += snapshot.TotalBytes;
+                resources += snapshot.Sets.Sum(s => s.Resources.Length);
+            }
+            compileTimes.Add(clock.Elapsed.TotalMilliseconds);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        var serializer = new CompileBenchmarks();
+        serializer.Setup();
+        var serializeTimes = new List<double>();
+        for (var run = 0; run < 7; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            serializer.SerializeOnly();
+            serializeTimes.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        compileTimes.Sort();
+        serializeTimes.Sort();
+        _rows.Add(("1. full compile, every fleet (min / median / max of 7)", $"{compileTimes[0]:F0} / {compileTimes[3]:F0} / {compileTimes[^1]:F0} ms; {allocated / (1 << 20)} MiB allocated; {bytes / (1 << 20):F0} MiB out ({bytes:N0} B, {resources:N0} resources)"));
+        _rows.Add(("6. compile / serialize the same output (medians)", $"{compileTimes[3]:F0} ms / {serializeTimes[3]:F0} ms = {compileTimes[3] / serializeTimes[3]:F2}"));
+    }
+
+    private async Task SeedAsync(WebApplication app, SyntheticMesh mesh)
+    {
+        var desired = app.Services.GetRequiredService<IDesiredStateStore>();
+        var recorder = app.Services.GetRequiredService<EndpointRecorder>();
+        var publisher = app.Services.GetRequiredService<FleetPublisher>();
+        var clock = Stopwatch.StartNew();
+        foreach (var service in mesh.Definitions()) await desired.PutServiceAsync(service, CancellationToken.None);
+        foreach (var observation in mesh.Observations()) await recorder.RecordAsync(observation, CancellationToken.None);
+        await publisher.PublishAsync(mesh.Definitions().Select(s => s.Fleet), CancellationToken.None);
+        _rows.Add(("seed: store 1,000 services and 20,000 endpoints, compile and commit every fleet", $"{clock.Elapsed.TotalSeconds:F1} s"));
+    }
+
+    /// <summary>Figure 2: an ECS event for the hot service in through POST /events, out through a caller's EDS poll.</summary>
+    private async Task EndpointChangeAsync(HttpClient http)
+    {
+        var caller = new FleetId(SyntheticMesh.Mesh, SyntheticMesh.Name(1));
+        var cluster = ResourceNames.OutboundCluster(SyntheticMesh.Hot);
+        var version = await VersionAsync(http, caller, "endpoints", "", cluster);
+        var times = new List<double>();
+        for (var n = 1; n <= 60; n++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var posted = await http.PostAsync("/events", LoadDriver.Json(SqsWrapped(EcsTaskEvent(n))));
+            posted.EnsureSuccessStatusCode();
+            string next;
+            while ((next = await VersionAsync(http, caller, "endpoints", version, cluster)) == version) { }
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            version = next;
+        }
+        _rows.Add(($"2. one endpoint change in {SyntheticMesh.Hot} (50 caller fleets) from POST /events to the new EDS served (median / p99, n=60)", Summary(times)));
+    }
+
+    /// <summary>Figure 3: a change to the hot service's definition, recompiled into its fleet and its 50 callers', then served.</summary>
+    private async Task ServiceEditAsync(WebApplication app, HttpClient http)
+    {
+        var desired = app.Services.GetRequiredService<IDesiredStateStore>();
+        var publisher = app.Services.GetRequiredService<FleetPublisher>();
+        var caller = new FleetId(SyntheticMesh.Mesh, SyntheticMesh.Name(1));
+        var version = await VersionAsync(http, caller, "routes", "", ResourceNames.OutboundRoutes);
+        var times = new List<double>();
+        for (var n = 1; n <= 30; n++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var mesh = (await desired.GetMeshAsync(SyntheticMesh.Mesh, CancellationToken.None))!;
+            var edited = mesh.Services[SyntheticMesh.Hot] with { Hostnames = [$"hot-{n}.bench.internal"] };
+            await desired.PutServiceAsync(edited, CancellationToken.None);
+            await publisher.PublishAsync(mesh.FleetsAffectedByDefinition(SyntheticMesh.Hot), CancellationToken.None);
+            string next;
+            while ((next = await VersionAsync(http, caller, "routes", version, ResourceNames.OutboundRoutes)) == version) { }
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            version = next;
+        }
+        _rows.Add(("3. one service edit (store + recompile 51 fleets + served; the core path, no policy API yet) (median / p99, n=30)", Summary(times)));
+    }
+
+    /// <summary>Figure 4: a second process polls CDS of a typical fleet, first with its current version (304), then with none (200).</summary>
+    private async Task LoadAsync(HttpClient http)
+    {
+        var fleet = new FleetId(SyntheticMesh.Mesh, SyntheticMesh.Name(500));
+        var version = await VersionAsync(http, fleet, "clusters", "");
+        foreach (var (label, body) in new[] { ("304 path (CDS, current version)", LoadDriver.DiscoveryRequest(fleet.ToString(), version)), ("200 path (CDS, empty version)", LoadDriver.DiscoveryRequest(fleet.ToString(), "")) })
+        {
+            var file = Path.GetTempFileName();
+            await File.WriteAllTextAsync(file, body);
+            var driver = Process.Start(new ProcessStartInfo("dotnet", [typeof(WholeRun).Assembly.Location, "load", $"{http.BaseAddress}v3/discovery:clusters", file, "10", "32"])
+            { RedirectStandardOutput = true })!;
+            var line = (await driver.StandardOutput.ReadToEndAsync()).Trim();
+            await driver.WaitForExitAsync();
+            var parts = line.Split(' ');
+            _rows.Add(($"4. REST xDS {label}, 32 connections, 10 s, load from a second process", $"{parts[4]} req/s ({parts[1]}), latency p50 {parts[2]} ms, p99 {parts[3]} ms"));
+        }
+    }
+
+    /// <summary>Figure 5b: the Native AOT Api binary, started on the seeded store, to its first 200 on CDS.</summary>
+    private async Task AotStartAsync(string binary, string database)
+    {
+        var times = new List<double>();
+        var request = LoadDriver.DiscoveryRequest($"{SyntheticMesh.Mesh}/{SyntheticMesh.Name(500)}", "");
+        for (var run = 0; run < 7; run++)
+        {
+            var port = 19100 + run;
+            var started = Stopwatch.GetTimestamp();
+            using var process = Process.Start(new ProcessStartInfo(binary, ["--urls", $"http://127.0.0.1:{port}", "--Store:SqlitePath", database, "--Logging:LogLevel:Default", "Warning"])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            while (true)
+            {
+                try
+                {
+                    using var response = await http.PostAsync("/v3/discovery:clusters", LoadDriver.Json(request));
+                    if (response.StatusCode == HttpStatusCode.OK) break;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(1);
+                }
+            }
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        times.Sort();
+        _rows.Add(("5. Native AOT Api: process start to first 200 on CDS (min / median / max of 7)", $"{times[0]:F0} / {times[3]:F0} / {times[^1]:F0} ms"));
+    }
+
+    private static async Task<string> VersionAsync(HttpClient http, FleetId fleet, string type, string version, params string[] names)
+    {
+        using var response = await http.PostAsync($"/v3/discovery:{type}", LoadDriver.Json(LoadDriver.DiscoveryRequest(fleet.ToString(), version, names)));
+        if (response.StatusCode == HttpStatusCode.NotModified) return version;
+        response.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
+        return document.RootElement.GetProperty("version_info").GetString()!;
+    }
+
+    /// <summary>A RUNNING event for one task of the hot service, its address alternating so every event changes EDS.</summary>
+    private static string EcsTaskEvent(int version) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["version"] = "0",
+        ["id"] = $"bench-{version}",
+        ["detail-type"] = "ECS Task State Change",
+        ["source"] = "aws.ecs",
+        ["region"] = "eu-west-1",
+        ["detail"] = new Dictionary<string, object>
+        {
+            ["taskArn"] = "arn:aws:ecs:eu-west-1:111122223333:task/bench/hot-task",
+            ["clusterArn"] = "arn:aws:ecs:eu-west-1:111122223333:cluster/bench",
+            ["group"] = $"service:{SyntheticMesh.Hot}",
+            ["lastStatus"] = "RUNNING",
+            ["desiredStatus"] = "RUNNING",
+            ["healthStatus"] = "HEALTHY",
+            ["availabilityZone"] = "eu-west-1a",
+            ["taskDefinitionArn"] = "arn:aws:ecs:eu-west-1:111122223333:task-definition/svc-0000:1",
+            ["version"] = version,
+            ["containers"] = new[] { new Dictionary<string, object> { ["name"] = "app", ["networkInterfaces"] = new[] { new Dictionary<string, string> { ["privateIpv4Address"] = $"10.99.0.{version % 2 + 1}" } } } },
+        },
+    }, BenchJson.Default.DictionaryStringObject);
+
+    private static string SqsWrapped(string body) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["Records"] = new[] { new Dictionary<string, string> { ["messageId"] = Guid.NewGuid().ToString(), ["body"] = body } },
+    }, BenchJson.Default.DictionaryStringObject);
+
+    private static string Summary(List<double> times)
+    {
+        times.Sort();
+        return FormattableString.Invariant($"{LoadDriver.Percentile(times, 0.5):F1} / {LoadDriver.Percentile(times, 0.99):F1} ms");
+    }
+
+    private static double PeakRssMiB() =>
+        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).Single();
+
+    private static string CpuModel() =>
+        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+}
