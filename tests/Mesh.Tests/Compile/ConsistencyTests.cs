@@ -83,6 +83,23 @@ public class ConsistencyTests
     }
 
     [Fact]
+    public void Sharing_backend_resources_across_fleets_gives_the_same_bytes_as_compiling_each_alone()
+    {
+        var api = Service("api", protocol: ServiceProtocol.Grpc) with { Subsets = [new Subset("v2", "2")] };
+        var db = Service("db", port: 5432, protocol: ServiceProtocol.Tcp);
+        var endpoints = new[] { new Endpoint { Id = "e1", Address = "10.0.0.1", Version = "2" }, new Endpoint { Id = "e2", Address = "10.0.0.2", Version = "1" } };
+        var fleets = new[] { Service("web", backends: ["api", "db"]), Service("worker", backends: ["db"]), Service("cron", backends: ["api"]) };
+        var shared = new BackendResourceCache();
+        foreach (var fleet in fleets)
+        {
+            var inputs = new FleetInputs(fleet, [.. fleet.Backends.Select(b => new BackendInputs(b, b == "api" ? api : db, endpoints))]);
+            var alone = Assert.IsType<Compiled>(FleetCompiler.Compile(inputs, new XdsSettings())).Snapshot;
+            var withShared = Assert.IsType<Compiled>(FleetCompiler.Compile(inputs, new XdsSettings(), shared)).Snapshot;
+            Assert.Equal(SnapshotCodec.Encode(alone), SnapshotCodec.Encode(withShared));
+        }
+    }
+
+    [Fact]
     public void Snapshots_round_trip_through_the_stored_form_byte_for_byte()
     {
         var compiled = Assert.IsType<Compiled>(Compile(Service("web", backends: ["api", "db"]), Service("api", protocol: ServiceProtocol.Grpc), Service("db", port: 5432, protocol: ServiceProtocol.Tcp)));
