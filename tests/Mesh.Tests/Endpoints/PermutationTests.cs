@@ -28,18 +28,4 @@ public class PermutationTests
                 Assert.True(bytes.AsSpan().SequenceEqual(actual[fleet]), $"seed {seed}: {fleet} differs from the in-order run");
         }
     }
-
-    [Fact]
-    public async Task Replaying_the_whole_story_twice_changes_nothing_the_second_time()
-    {
-        var samples = Repo.Samples;
-        var bodies = SampleEvents.Bodies(samples).Select(b => b.Body).ToList();
-        using var store = new TempStore();
-        await Story.SeedAsync(store, samples);
-        await Story.FeedAsync(store, samples, bodies);
-        var once = await Story.SnapshotsAsync(store, samples);
-        await Story.FeedAsync(store, samples, bodies);
-        var twice = await Story.SnapshotsAsync(store, samples);
-        Assert.All(once, pair => Assert.Equal(pair.Value, twice[pair.Key]));
-    }
 }
