@@ -7,8 +7,7 @@ builder.Services.AddMeshCore(builder.Configuration);
 builder.Services.AddApiFunction();
 
 var app = builder.Build();
-app.UseExceptionHandler();
+app.UseMeshDefaults();
 app.UseStatusCodePages();
-app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapApiFunction();
 app.Run();

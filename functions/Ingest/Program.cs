@@ -7,7 +7,6 @@ builder.Services.AddMeshCore(builder.Configuration);
 builder.Services.AddIngestFunction(builder.Configuration);
 
 var app = builder.Build();
-app.UseExceptionHandler();
-app.MapGet("/healthz", () => Results.Text("ok"));
+app.UseMeshDefaults();
 app.MapIngestFunction();
 app.Run();

@@ -22,9 +22,8 @@ public static class LocalPipeline
         builder.Services.AddApiFunction();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        app.UseMeshDefaults();
         app.UseStatusCodePages();
-        app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapIngestFunction();
         app.MapApiFunction();
         return app;

@@ -7,6 +7,8 @@ using Mesh.Core.Compile;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,6 +39,14 @@ public static class MeshHosting
         services.AddSingleton<EndpointRecorder>();
         services.AddProblemDetails();
         return services;
+    }
+
+    /// <summary>What every function serves besides its own routes: problem details for unhandled errors, and /healthz.</summary>
+    public static WebApplication UseMeshDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        return app;
     }
 
     /// <summary>JSON lines in Lambda (CloudWatch parses them); one readable line per decision elsewhere.</summary>
