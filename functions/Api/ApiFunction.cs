@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using Mesh.Core.Storage;
 
 namespace Mesh.Api;
@@ -8,6 +9,10 @@ public static class ApiFunction
     public static IServiceCollection AddApiFunction(this IServiceCollection services)
     {
         services.AddSingleton<SnapshotCache>();
+        services.AddSingleton<ProxyTracker>();
+        services.AddSingleton<MeshEditor>();
+        services.AddSingleton<EditRunner>();
+        services.AddMeshAuth();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
@@ -20,6 +25,8 @@ public static class ApiFunction
     {
         app.MapXds();
         app.MapViews();
+        app.MapEdits();
+        app.MapChanges();
         return app;
     }
 }

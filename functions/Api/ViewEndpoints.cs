@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mesh.Core.Compile;
+using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Snapshots;
@@ -12,6 +13,8 @@ public sealed record FleetView(string Fleet, string Version, long Sequence, Date
 
 public sealed record EndpointView(string Id, string? Address, int? Port, string Zone, string Version, EndpointHealth Health, string Source);
 
+public sealed record MeshView(string Name, long Revision, IReadOnlyList<string> Services);
+
 public sealed record ServiceEndpointsView(string Mesh, string Service, string? Workload, IReadOnlyList<EndpointView> Endpoints);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -19,6 +22,13 @@ public sealed record ServiceEndpointsView(string Mesh, string Service, string? W
 [JsonSerializable(typeof(IReadOnlyList<FleetView>))]
 [JsonSerializable(typeof(ServiceEndpointsView))]
 [JsonSerializable(typeof(IEnumerable<ServiceDefinition>))]
+[JsonSerializable(typeof(MeshView))]
+[JsonSerializable(typeof(EditResult))]
+[JsonSerializable(typeof(ChangeView))]
+[JsonSerializable(typeof(ChangePageView))]
+[JsonSerializable(typeof(ChangeConvergence))]
+[JsonSerializable(typeof(FleetConvergence))]
+[JsonSerializable(typeof(FieldError[]))]
 public sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Read-only views for operators: meshes, services, their recorded endpoints, fleets and their snapshots.</summary>
@@ -58,8 +68,8 @@ public static class ViewEndpoints
                 ? Results.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
                 : Results.Problem(title: "Unknown fleet", detail: $"fleet '{mesh}/{service}' has no compiled configuration", statusCode: StatusCodes.Status404NotFound));
 
-        // A proxy's bootstrap: ?node=ID&zone=AZ; the control plane's address is Xds:ControlPlaneUrl, else this request's.
-        meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", async (string mesh, string service, string? node, string? zone,
+        // A proxy's bootstrap: ?node=ID&zone=AZ&format=yaml|json; the control plane's address is Xds:ControlPlaneUrl, else this request's.
+        meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", async Task<IResult> (string mesh, string service, string? node, string? zone, string? format,
             HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct) =>
         {
             if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
@@ -68,7 +78,13 @@ public static class ViewEndpoints
             var url = new Uri(configuration["Xds:ControlPlaneUrl"] ?? $"{request.Scheme}://{request.Host}");
             var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
             var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
-            return Results.Bytes(BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings), "application/json");
+            var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
+            return format switch
+            {
+                null or "json" => Results.Bytes(bootstrap, "application/json"),
+                "yaml" => Results.Text(JsonToYaml.Convert(bootstrap), "application/yaml"),
+                _ => Results.Problem(title: "Unknown format", detail: $"format '{format}' is not json or yaml", statusCode: StatusCodes.Status400BadRequest),
+            };
         });
         return app;
     }

@@ -11,7 +11,7 @@ public static class XdsEndpoints
 {
     public static IEndpointRouteBuilder MapXds(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v3/discovery:{type}", async (string type, HttpRequest request, SnapshotCache snapshots, ILogger<SnapshotCache> log, CancellationToken cancellationToken) =>
+        app.MapPost("/v3/discovery:{type}", async (string type, HttpRequest request, SnapshotCache snapshots, ProxyTracker proxies, ILogger<SnapshotCache> log, CancellationToken cancellationToken) =>
         {
             if (!XdsTypes.TryParsePathName(type, out var xdsType))
                 return Problem(StatusCodes.Status404NotFound, "Unknown discovery type", $"'{type}' is not one of clusters, endpoints, listeners, routes");
@@ -34,7 +34,10 @@ public static class XdsEndpoints
             if (snapshot is null)
                 return Problem(StatusCodes.Status404NotFound, "Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
 
-            switch (XdsResponder.Respond(snapshot, xdsType, discovery.VersionInfo, discovery.ResourceNames))
+            var reply = XdsResponder.Respond(snapshot, xdsType, discovery.VersionInfo, discovery.ResourceNames);
+            if (reply is NotModified or Resources && discovery.NodeId is { Length: > 0 } nodeId)
+                await proxies.RecordAsync(fleet, nodeId, xdsType, discovery.ResourceNames, discovery.VersionInfo, (reply as Resources)?.Version, cancellationToken);
+            switch (reply)
             {
                 case NotModified:
                     return Results.StatusCode(StatusCodes.Status304NotModified);

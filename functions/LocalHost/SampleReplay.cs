@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -43,9 +44,9 @@ public sealed class SampleReplay(WebApplication app, HttpClient http, TextWriter
         var publisher = app.Services.GetRequiredService<FleetPublisher>();
         var log = app.Services.GetRequiredService<ILogger<BatchProcessor>>();
         output.WriteLine($"Seeding {samples.DesiredState.Services.Count} services from samples.json:");
+        await desired.PutServicesAsync(samples.DesiredState.Services, cancellationToken);
         foreach (var service in samples.DesiredState.Services)
         {
-            await desired.PutServiceAsync(service, cancellationToken);
             output.WriteLine($"    {service.Fleet} port {service.Port} {service.Protocol}, calls [{string.Join(", ", service.Backends)}], endpoints from {service.Workload?.Key.Value ?? "nowhere"}");
         }
         foreach (var outcome in await publisher.PublishAsync(samples.DesiredState.Services.Select(s => s.Fleet), cancellationToken))

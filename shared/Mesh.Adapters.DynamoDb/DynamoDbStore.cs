@@ -3,9 +3,11 @@ using System.IO.Compression;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
+using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Core.Storage;
 
@@ -14,9 +16,12 @@ namespace Mesh.Adapters.DynamoDb;
 /// <summary>
 /// Every port on one DynamoDB table (design in the README):
 ///   WL#{workload}  / SRC#{sourceId}   ledger entry; revision-guarded; terminal entries expire after 15 days
-///   MESH#{mesh}    / SVC#{service}    service definition (GSI1: WLSVC#{workload} → mesh/service)
+///   MESH#{mesh}    / META             the mesh's revision; every change is guarded by it
+///   MESH#{mesh}    / SVC#{service}    service with its routes and policy (GSI1: WLSVC#{workload} → mesh/service)
+///   MESH#{mesh}    / CHANGE#{id}      change record, written in the same transaction as the services it changes
 ///   MESH#{mesh}    / HEAD#{service}   fleet head; sequence-guarded
 ///   MESHES         / {mesh}           mesh registry
+///   POLLS#{fleet}  / {node}#{type}#{names}  a proxy's last poll of one subscription; expires after a day
 ///   SNAP#{fleet}#{version} / {chunk}  immutable, gzip-compressed snapshot in chunks under the 400 KB item limit
 /// Reads that feed a compile are strongly consistent queries on the base table.
 /// </summary>
@@ -29,6 +34,7 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     public const int ChunkBytes = 350 * 1024;
 
     private const string Gsi = "gsi1";
+    private const string MetaKey = "META";
     private const int TransactionAttempts = 5;
 
     // ---- endpoint ledger ----
@@ -103,35 +109,100 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
 
     public async Task<MeshState?> GetMeshAsync(string mesh, CancellationToken cancellationToken)
     {
+        // META sorts after CHANGE# and HEAD# and before SVC#: one query reads the revision and every service.
         var items = await QueryAsync(new QueryRequest
         {
             TableName = tableName,
-            KeyConditionExpression = "pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues = new() { [":pk"] = S($"MESH#{mesh}"), [":prefix"] = S("SVC#") },
+            KeyConditionExpression = "pk = :pk AND sk >= :meta",
+            ExpressionAttributeValues = new() { [":pk"] = S($"MESH#{mesh}"), [":meta"] = S(MetaKey) },
             ConsistentRead = true,
         }, cancellationToken);
-        if (items.Count == 0) return null;
-        return new MeshState(mesh, items.Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.ServiceDefinition)!));
+        if (items.FirstOrDefault(i => i["sk"].S == MetaKey) is not { } meta) return null;
+        var services = items.Where(i => i["sk"].S.StartsWith("SVC#", StringComparison.Ordinal))
+            .Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.StoredService)!.ToDefinition());
+        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The service and the mesh's registry entry in one transaction, retried on transaction conflicts.</summary>
-    public async Task PutServiceAsync(ServiceDefinition service, CancellationToken cancellationToken)
+    /// <summary>
+    /// One transaction: the mesh's META item under its revision guard, the registry entry, every service written or
+    /// deleted, and the change record. Retried on transaction conflicts; a failed guard returns false.
+    /// </summary>
+    public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)
     {
-        var item = Key($"MESH#{service.Mesh}", $"SVC#{service.Name}");
-        item["body"] = S(JsonSerializer.Serialize(service, StateJson.Default.ServiceDefinition));
-        if (service.Workload is { } workload)
+        var pk = $"MESH#{change.Mesh}";
+        var items = new List<TransactWriteItem>();
+        var expected = new Dictionary<string, AttributeValue> { [":expected"] = Number(change.Revision - 1) };
+        switch (change)
         {
-            item["gsi1pk"] = S($"WLSVC#{workload.Key.Value}");
-            item["gsi1sk"] = S(service.Fleet.ToString());
+            case { Lifecycle: MeshLifecycle.Deleted }:
+                items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key(pk, MetaKey), ConditionExpression = "revision = :expected", ExpressionAttributeValues = expected } });
+                items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key("MESHES", change.Mesh) } });
+                break;
+            case { Revision: 1 }:
+                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, 1), ConditionExpression = "attribute_not_exists(pk)" } });
+                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Key("MESHES", change.Mesh) } });
+                break;
+            default:
+                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, change.Revision), ConditionExpression = "revision = :expected", ExpressionAttributeValues = expected } });
+                break;
         }
-        await TransactAsync(new TransactWriteItemsRequest
+        foreach (var service in change.Services)
         {
-            TransactItems =
-            [
-                new TransactWriteItem { Put = new Put { TableName = tableName, Item = item } },
-                new TransactWriteItem { Put = new Put { TableName = tableName, Item = Key("MESHES", service.Mesh) } },
-            ],
+            if (service.After is not { } after)
+            {
+                items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key(pk, $"SVC#{service.Name}") } });
+                continue;
+            }
+            var item = Key(pk, $"SVC#{service.Name}");
+            item["body"] = S(JsonSerializer.Serialize(after, StateJson.Default.StoredService));
+            if (after.Service.Workload is { } workload)
+            {
+                item["gsi1pk"] = S($"WLSVC#{workload.Key.Value}");
+                item["gsi1sk"] = S(new FleetId(change.Mesh, service.Name).ToString());
+            }
+            items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = item } });
+        }
+        items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = ChangeItem(change) } });
+        try
+        {
+            await TransactAsync(new TransactWriteItemsRequest { TransactItems = items }, cancellationToken);
+            return true;
+        }
+        catch (TransactionCanceledException e) when (e.CancellationReasons?.FirstOrDefault()?.Code == "ConditionalCheckFailed")
+        {
+            return false;
+        }
+    }
+
+    public async Task<ChangeRecord?> GetChangeAsync(string mesh, string id, CancellationToken cancellationToken)
+    {
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = tableName, Key = Key($"MESH#{mesh}", $"CHANGE#{id}"), ConsistentRead = true }, cancellationToken);
+        return response.Item is { Count: > 0 } item ? ReadChange(item) : null;
+    }
+
+    public async Task<ChangePage> ListChangesAsync(string mesh, string? after, int limit, CancellationToken cancellationToken)
+    {
+        // BETWEEN is inclusive, so the page may start with the change it continues after: ask for two more.
+        var response = await client.QueryAsync(new QueryRequest
+        {
+            TableName = tableName,
+            KeyConditionExpression = "pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues = new()
+            {
+                [":pk"] = S($"MESH#{mesh}"), [":low"] = S("CHANGE#"), [":high"] = S(after is null ? "CHANGE#\uffff" : $"CHANGE#{after}"),
+            },
+            ScanIndexForward = false,
+            Limit = limit + 2,
+            ConsistentRead = true,
         }, cancellationToken);
+        var changes = (response.Items ?? []).Select(ReadChange).Where(c => c.Id != after).Take(limit + 1).ToList();
+        return changes.Count > limit ? new ChangePage(changes[..limit], changes[limit - 1].Id) : new ChangePage(changes, null);
+    }
+
+    public async Task RecordPublishedAsync(string mesh, string id, IReadOnlyList<PublishedVersion> published, CancellationToken cancellationToken)
+    {
+        var change = await GetChangeAsync(mesh, id, cancellationToken) ?? throw new InvalidOperationException($"no change {id} in mesh '{mesh}'");
+        await client.PutItemAsync(new PutItemRequest { TableName = tableName, Item = ChangeItem(change with { Published = [.. published] }) }, cancellationToken);
     }
 
     /// <summary>From a global secondary index, so eventually consistent: a service defined a moment ago may be missed once.</summary>
@@ -252,6 +323,52 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         }
     }
 
+    // ---- proxy polls ----
+
+    /// <summary>A proxy gone this long is forgotten.</summary>
+    public static readonly TimeSpan PollLifetime = TimeSpan.FromDays(1);
+
+    public async Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken)
+    {
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = tableName, Key = PollKey(key) }, cancellationToken);
+        return response.Item is { Count: > 0 } item ? ReadPoll(key, item) : null;
+    }
+
+    public async Task RecordPollAsync(ProxyPoll poll, CancellationToken cancellationToken)
+    {
+        var item = PollKey(poll.Key);
+        item["node"] = S(poll.Key.NodeId);
+        item["type"] = S(poll.Key.Type.PathName());
+        item["names"] = S(poll.Key.Names);
+        item["reported"] = S(poll.Reported);
+        if (poll.Served is { } served) item["served"] = S(served);
+        if (poll.Rejected is { } rejected) item["rejected"] = S(rejected);
+        item["at"] = S(poll.At.ToString("O", CultureInfo.InvariantCulture));
+        item["expiresAt"] = Number(poll.At.Add(PollLifetime).ToUnixTimeSeconds());
+        await client.PutItemAsync(new PutItemRequest { TableName = tableName, Item = item }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var items = await QueryAsync(new QueryRequest
+        {
+            TableName = tableName,
+            KeyConditionExpression = "pk = :pk",
+            ExpressionAttributeValues = new() { [":pk"] = S($"POLLS#{fleet}") },
+        }, cancellationToken);
+        return [.. items
+            .Select(i => XdsTypes.TryParsePathName(i["type"].S, out var type) ? ReadPoll(new SubscriptionKey(fleet, i["node"].S, type, i["names"].S), i) : null)
+            .OfType<ProxyPoll>()
+            .Where(p => p.At >= since)];
+    }
+
+    private static Dictionary<string, AttributeValue> PollKey(SubscriptionKey key) =>
+        Key($"POLLS#{key.Fleet}", $"{key.NodeId}#{key.Type.PathName()}#{key.Names}");
+
+    private static ProxyPoll ReadPoll(SubscriptionKey key, Dictionary<string, AttributeValue> item) => new(
+        key, item["reported"].S, item.GetValueOrDefault("served")?.S, item.GetValueOrDefault("rejected")?.S,
+        DateTimeOffset.Parse(item["at"].S, CultureInfo.InvariantCulture));
+
     // ---- table ----
 
     /// <summary>Creates the table (on-demand, with the GSI and TTL) if it does not exist: for DynamoDB Local and tests; SAM creates it in AWS.</summary>
@@ -338,6 +455,23 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         long.Parse(item["sequence"].N, CultureInfo.InvariantCulture),
         item["version"].S,
         DateTimeOffset.Parse(item["committedAt"].S, CultureInfo.InvariantCulture));
+
+    private Dictionary<string, AttributeValue> ChangeItem(ChangeRecord change)
+    {
+        var item = Key($"MESH#{change.Mesh}", $"CHANGE#{change.Id}");
+        item["body"] = S(JsonSerializer.Serialize(change, StateJson.Default.ChangeRecord));
+        return item;
+    }
+
+    private static Dictionary<string, AttributeValue> Meta(string pk, long revision)
+    {
+        var item = Key(pk, MetaKey);
+        item["revision"] = Number(revision);
+        return item;
+    }
+
+    private static ChangeRecord ReadChange(Dictionary<string, AttributeValue> item) =>
+        JsonSerializer.Deserialize(item["body"].S, StateJson.Default.ChangeRecord) ?? throw new InvalidDataException("empty change record");
 
     private static string SnapshotKey(FleetId fleet, string version) => $"SNAP#{fleet}#{version}";
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Core.Storage;
 using Microsoft.Data.Sqlite;
@@ -20,6 +22,11 @@ public sealed class SqliteStore : IMeshStore
             source_id TEXT PRIMARY KEY, workload TEXT NOT NULL, version INTEGER NOT NULL,
             terminal INTEGER NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS endpoint_sources_live ON endpoint_sources (workload) WHERE terminal = 0;
+        CREATE TABLE IF NOT EXISTS meshes (name TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS changes (mesh TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (mesh, id));
+        CREATE TABLE IF NOT EXISTS proxy_polls (
+            fleet TEXT NOT NULL, node TEXT NOT NULL, type TEXT NOT NULL, names TEXT NOT NULL,
+            reported TEXT NOT NULL, served TEXT, rejected TEXT, at TEXT NOT NULL, PRIMARY KEY (fleet, node, type, names));
         CREATE TABLE IF NOT EXISTS services (
             mesh TEXT NOT NULL, name TEXT NOT NULL, workload TEXT, body TEXT NOT NULL, PRIMARY KEY (mesh, name));
         CREATE INDEX IF NOT EXISTS services_by_workload ON services (workload);
@@ -95,7 +102,7 @@ public sealed class SqliteStore : IMeshStore
     public async Task<IReadOnlyList<string>> ListMeshesAsync(CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, "SELECT DISTINCT mesh FROM services ORDER BY mesh");
+        await using var command = Command(connection, "SELECT name FROM meshes ORDER BY name");
         var meshes = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) meshes.Add(reader.GetString(0));
@@ -105,23 +112,81 @@ public sealed class SqliteStore : IMeshStore
     public async Task<MeshState?> GetMeshAsync(string mesh, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var revisionCommand = Command(connection, "SELECT revision FROM meshes WHERE name = $mesh", ("$mesh", mesh));
+        if (await revisionCommand.ExecuteScalarAsync(cancellationToken) is not long revision) return null;
         await using var command = Command(connection, "SELECT body FROM services WHERE mesh = $mesh", ("$mesh", mesh));
         var services = new List<ServiceDefinition>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.ServiceDefinition)!);
-        return services.Count == 0 ? null : new MeshState(mesh, services);
+            services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.StoredService)!.ToDefinition());
+        return new MeshState(mesh, services, revision);
     }
 
-    public async Task PutServiceAsync(ServiceDefinition service, CancellationToken cancellationToken)
+    public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, """
-            INSERT INTO services (mesh, name, workload, body) VALUES ($mesh, $name, $workload, $body)
-            ON CONFLICT (mesh, name) DO UPDATE SET workload = excluded.workload, body = excluded.body
-            """,
-            ("$mesh", service.Mesh), ("$name", service.Name), ("$workload", service.Workload?.Key.Value),
-            ("$body", JsonSerializer.Serialize(service, StateJson.Default.ServiceDefinition)));
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var guard = change switch
+        {
+            { Lifecycle: MeshLifecycle.Deleted } => "DELETE FROM meshes WHERE name = $mesh AND revision = $expected",
+            { Revision: 1 } => "INSERT INTO meshes (name, revision) VALUES ($mesh, 1) ON CONFLICT (name) DO NOTHING",
+            _ => "UPDATE meshes SET revision = $revision WHERE name = $mesh AND revision = $expected",
+        };
+        await using (var command = Command(connection, guard, ("$mesh", change.Mesh), ("$revision", change.Revision), ("$expected", change.Revision - 1)))
+        {
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+        foreach (var service in change.Services)
+        {
+            await using var command = service.After is { } after
+                ? Command(connection, """
+                    INSERT INTO services (mesh, name, workload, body) VALUES ($mesh, $name, $workload, $body)
+                    ON CONFLICT (mesh, name) DO UPDATE SET workload = excluded.workload, body = excluded.body
+                    """,
+                    ("$mesh", change.Mesh), ("$name", service.Name), ("$workload", after.Service.Workload?.Key.Value),
+                    ("$body", JsonSerializer.Serialize(after, StateJson.Default.StoredService)))
+                : Command(connection, "DELETE FROM services WHERE mesh = $mesh AND name = $name", ("$mesh", change.Mesh), ("$name", service.Name));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var command = Command(connection, "INSERT INTO changes (mesh, id, body) VALUES ($mesh, $id, $body)",
+            ("$mesh", change.Mesh), ("$id", change.Id), ("$body", JsonSerializer.Serialize(change, StateJson.Default.ChangeRecord))))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<ChangeRecord?> GetChangeAsync(string mesh, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection, "SELECT body FROM changes WHERE mesh = $mesh AND id = $id", ("$mesh", mesh), ("$id", id));
+        return await command.ExecuteScalarAsync(cancellationToken) is string body ? ReadChange(body) : null;
+    }
+
+    public async Task<ChangePage> ListChangesAsync(string mesh, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection,
+            "SELECT body FROM changes WHERE mesh = $mesh AND ($after IS NULL OR id < $after) ORDER BY id DESC LIMIT $limit",
+            ("$mesh", mesh), ("$after", after), ("$limit", limit + 1));
+        var changes = new List<ChangeRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) changes.Add(ReadChange(reader.GetString(0)));
+        return changes.Count > limit ? new ChangePage(changes[..limit], changes[limit - 1].Id) : new ChangePage(changes, null);
+    }
+
+    public async Task RecordPublishedAsync(string mesh, string id, IReadOnlyList<PublishedVersion> published, CancellationToken cancellationToken)
+    {
+        var change = await GetChangeAsync(mesh, id, cancellationToken) ?? throw new InvalidOperationException($"no change {id} in mesh '{mesh}'");
+        await using var connection = Connect();
+        await using var command = Command(connection, "UPDATE changes SET body = $body WHERE mesh = $mesh AND id = $id",
+            ("$mesh", mesh), ("$id", id), ("$body", JsonSerializer.Serialize(change with { Published = [.. published] }, StateJson.Default.ChangeRecord)));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -192,6 +257,52 @@ public sealed class SqliteStore : IMeshStore
         return true;
     }
 
+    // ---- proxy polls ----
+
+    public async Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection,
+            "SELECT reported, served, rejected, at FROM proxy_polls WHERE fleet = $fleet AND node = $node AND type = $type AND names = $names",
+            ("$fleet", key.Fleet.ToString()), ("$node", key.NodeId), ("$type", key.Type.PathName()), ("$names", key.Names));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadPoll(key, reader) : null;
+    }
+
+    public async Task RecordPollAsync(ProxyPoll poll, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection, """
+            INSERT INTO proxy_polls (fleet, node, type, names, reported, served, rejected, at)
+            VALUES ($fleet, $node, $type, $names, $reported, $served, $rejected, $at)
+            ON CONFLICT (fleet, node, type, names) DO UPDATE SET
+                reported = excluded.reported, served = excluded.served, rejected = excluded.rejected, at = excluded.at
+            """,
+            ("$fleet", poll.Key.Fleet.ToString()), ("$node", poll.Key.NodeId), ("$type", poll.Key.Type.PathName()), ("$names", poll.Key.Names),
+            ("$reported", poll.Reported), ("$served", poll.Served), ("$rejected", poll.Rejected), ("$at", poll.At.ToString("O")));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection,
+            "SELECT reported, served, rejected, at, node, type, names FROM proxy_polls WHERE fleet = $fleet ORDER BY node, type, names", ("$fleet", fleet.ToString()));
+        var polls = new List<ProxyPoll>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (!XdsTypes.TryParsePathName(reader.GetString(5), out var type)) continue;
+            var poll = ReadPoll(new SubscriptionKey(fleet, reader.GetString(4), type, reader.GetString(6)), reader);
+            if (poll.At >= since) polls.Add(poll);
+        }
+        return polls;
+    }
+
+    private static ProxyPoll ReadPoll(SubscriptionKey key, SqliteDataReader reader) => new(
+        key, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+        DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture));
+
     private SqliteConnection Connect()
     {
         var connection = new SqliteConnection(_connectionString);
@@ -215,6 +326,9 @@ public sealed class SqliteStore : IMeshStore
     private static SourceObservation ReadObservation(string body) =>
         JsonSerializer.Deserialize(body, StateJson.Default.SourceObservation)
         ?? throw new InvalidDataException("stored ledger entry is empty");
+
+    private static ChangeRecord ReadChange(string body) =>
+        JsonSerializer.Deserialize(body, StateJson.Default.ChangeRecord) ?? throw new InvalidDataException("stored change is empty");
 
     private static SnapshotHead ReadHead(SqliteDataReader reader) => new(
         new FleetId(reader.GetString(0), reader.GetString(1)), reader.GetInt64(2), reader.GetString(3),

@@ -33,6 +33,7 @@ public static class MeshHosting
         services.AddSingleton<IEndpointStore>(store);
         services.AddSingleton<IDesiredStateStore>(store);
         services.AddSingleton<ISnapshotStore>(store);
+        services.AddSingleton<IProxyStatusStore>(store);
         services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds")));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FleetPublisher>();

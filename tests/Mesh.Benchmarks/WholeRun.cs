@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -91,7 +92,7 @@ public sealed class WholeRun(TextWriter output)
         var recorder = app.Services.GetRequiredService<EndpointRecorder>();
         var publisher = app.Services.GetRequiredService<FleetPublisher>();
         var clock = Stopwatch.StartNew();
-        foreach (var service in mesh.Definitions()) await desired.PutServiceAsync(service, CancellationToken.None);
+        await desired.PutServicesAsync(mesh.Definitions(), CancellationToken.None);
         foreach (var observation in mesh.Observations()) await recorder.RecordAsync(observation, CancellationToken.None);
         await publisher.PublishAsync(mesh.Definitions().Select(s => s.Fleet), CancellationToken.None);
         _rows.Add(("seed: store 1,000 services and 20,000 endpoints, compile and commit every fleet", $"{clock.Elapsed.TotalSeconds:F1} s"));
@@ -130,7 +131,7 @@ public sealed class WholeRun(TextWriter output)
             var started = Stopwatch.GetTimestamp();
             var mesh = (await desired.GetMeshAsync(SyntheticMesh.Mesh, CancellationToken.None))!;
             var edited = mesh.Services[SyntheticMesh.Hot] with { Hostnames = [$"hot-{n}.bench.internal"] };
-            await desired.PutServiceAsync(edited, CancellationToken.None);
+            await desired.PutServicesAsync([edited], CancellationToken.None);
             await publisher.PublishAsync(mesh.FleetsAffectedByDefinition(SyntheticMesh.Hot), CancellationToken.None);
             string next;
             while ((next = await VersionAsync(http, caller, "routes", version, ResourceNames.OutboundRoutes)) == version) { }

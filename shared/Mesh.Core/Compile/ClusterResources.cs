@@ -20,20 +20,96 @@ internal static class ClusterResources
         });
     }
 
-    /// <summary>A backend (or one of its subsets) whose endpoints come by EDS, so an endpoint change keeps connection pools and outlier state.</summary>
+    /// <summary>
+    /// A backend (or one of its subsets) whose endpoints come by EDS, so an endpoint change keeps connection pools
+    /// and outlier state; the backend's policy sets its limits, ejection, balancing and TLS.
+    /// </summary>
     public static XdsResource Outbound(EnvoyJson json, string name, ServiceDefinition backend, XdsSettings settings) =>
         json.Resource(name, XdsTypes.ClusterUrl, w =>
         {
+            var policy = backend.Policy;
             w.WriteString("name", name);
             w.WriteString("type", "EDS");
             w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
-            w.WriteString("lb_policy", "ROUND_ROBIN");
+            w.WriteString("lb_policy", policy.LoadBalancing switch
+            {
+                LoadBalancing.LeastRequest => "LEAST_REQUEST",
+                LoadBalancing.Random => "RANDOM",
+                _ => "ROUND_ROBIN",
+            });
             w.WriteStartObject("eds_cluster_config");
             w.WriteString("service_name", name);
             EnvoyJson.RestConfigSource(w, "eds_config", settings);
             w.WriteEndObject();
+            if (policy.ConnectionPool is { } pool) CircuitBreakers(w, pool);
+            if (policy.OutlierDetection is { } outlier) OutlierDetection(w, outlier);
+            if (backend.HealthCheck is { } check) HealthChecks(w, check, backend.Protocol);
+            if (policy.Mtls != MtlsMode.Disabled) UpstreamTls(w, backend, settings);
             UpstreamProtocol(w, backend.Protocol);
         }, [new ResourceReference(XdsType.Endpoints, name)]);
+
+    private static void CircuitBreakers(Utf8JsonWriter w, ConnectionPool pool)
+    {
+        w.WriteStartObject("circuit_breakers");
+        w.WriteStartArray("thresholds");
+        w.WriteStartObject();
+        w.WriteString("priority", "DEFAULT");
+        if (pool.MaxConnections is { } connections) w.WriteNumber("max_connections", connections);
+        if (pool.MaxPendingRequests is { } pending) w.WriteNumber("max_pending_requests", pending);
+        if (pool.MaxRequests is { } requests) w.WriteNumber("max_requests", requests);
+        if (pool.MaxRetries is { } retries) w.WriteNumber("max_retries", retries);
+        w.WriteBoolean("track_remaining", true);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void OutlierDetection(Utf8JsonWriter w, OutlierDetection outlier)
+    {
+        w.WriteStartObject("outlier_detection");
+        w.WriteNumber("consecutive_5xx", outlier.Consecutive5xx);
+        w.WriteString("interval", EnvoyJson.Milliseconds(outlier.IntervalMs));
+        w.WriteString("base_ejection_time", EnvoyJson.Milliseconds(outlier.BaseEjectionMs));
+        w.WriteNumber("max_ejection_percent", outlier.MaxEjectionPercent);
+        w.WriteEndObject();
+    }
+
+    private static void HealthChecks(Utf8JsonWriter w, HealthCheck check, ServiceProtocol protocol)
+    {
+        w.WriteStartArray("health_checks");
+        w.WriteStartObject();
+        w.WriteString("timeout", EnvoyJson.Milliseconds(check.TimeoutMs));
+        w.WriteString("interval", EnvoyJson.Milliseconds(check.IntervalMs));
+        w.WriteNumber("unhealthy_threshold", check.UnhealthyThreshold);
+        w.WriteNumber("healthy_threshold", check.HealthyThreshold);
+        if (protocol == ServiceProtocol.Tcp)
+        {
+            w.WriteStartObject("tcp_health_check");
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteStartObject("http_health_check");
+            w.WriteString("path", check.Path ?? "/");
+            if (protocol is ServiceProtocol.Http2 or ServiceProtocol.Grpc) w.WriteString("codec_client_type", "HTTP2");
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    /// <summary>Mutual TLS to a backend that accepts it, checking that the peer holds that backend's identity.</summary>
+    private static void UpstreamTls(Utf8JsonWriter w, ServiceDefinition backend, XdsSettings settings)
+    {
+        w.WriteStartObject("transport_socket");
+        w.WriteString("name", "envoy.transport_sockets.tls");
+        EnvoyJson.TypedConfig(w, EnvoyJson.UpstreamTlsContextType, t =>
+        {
+            t.WriteString("sni", backend.Name);
+            EnvoyJson.CommonTlsContext(t, settings, MeshIdentity.Of(settings, backend.Mesh, backend.Name));
+        });
+        w.WriteEndObject();
+    }
 
     private static void UpstreamProtocol(Utf8JsonWriter w, ServiceProtocol protocol)
     {

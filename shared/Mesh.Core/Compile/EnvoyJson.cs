@@ -16,6 +16,11 @@ internal sealed class EnvoyJson : IDisposable
     public const string RouterType = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
     public const string TcpProxyType = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
     public const string HttpProtocolOptionsType = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    public const string UpstreamTlsContextType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+    public const string DownstreamTlsContextType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+    public const string TlsInspectorType = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+    public const string HttpRbacType = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
+    public const string NetworkRbacType = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
     public const string PreviousHostsType = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
@@ -40,6 +45,8 @@ internal sealed class EnvoyJson : IDisposable
 
     public static string Duration(TimeSpan value) =>
         value.TotalSeconds.ToString("0.#########", CultureInfo.InvariantCulture) + "s";
+
+    public static string Milliseconds(int milliseconds) => Duration(TimeSpan.FromMilliseconds(milliseconds));
 
     public static void SocketAddress(Utf8JsonWriter w, string address, int port)
     {
@@ -111,14 +118,60 @@ internal sealed class EnvoyJson : IDisposable
         w.WriteEndArray();
     }
 
-    /// <summary>The router, which must be the last HTTP filter.</summary>
+    /// <summary>
+    /// The proxy's certificate and the mesh CA from files on the proxy; when <paramref name="peerIdentity"/> is
+    /// set, the peer's certificate must carry it as a URI SAN.
+    /// </summary>
+    public static void CommonTlsContext(Utf8JsonWriter w, XdsSettings settings, string? peerIdentity)
+    {
+        w.WriteStartObject("common_tls_context");
+        w.WriteStartObject("tls_params");
+        w.WriteString("tls_minimum_protocol_version", "TLSv1_2");
+        w.WriteEndObject();
+        w.WriteStartArray("tls_certificates");
+        w.WriteStartObject();
+        FileSource(w, "certificate_chain", settings.Tls.CertificateChain);
+        FileSource(w, "private_key", settings.Tls.PrivateKey);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteStartObject("validation_context");
+        FileSource(w, "trusted_ca", settings.Tls.TrustedCa);
+        if (peerIdentity is not null)
+        {
+            w.WriteStartArray("match_typed_subject_alt_names");
+            w.WriteStartObject();
+            w.WriteString("san_type", "URI");
+            w.WriteStartObject("matcher");
+            w.WriteString("exact", peerIdentity);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void FileSource(Utf8JsonWriter w, string propertyName, string path)
+    {
+        w.WriteStartObject(propertyName);
+        w.WriteString("filename", path);
+        w.WriteEndObject();
+    }
+
+    /// <summary>An HTTP filter list of the router alone.</summary>
     public static void RouterOnly(Utf8JsonWriter w)
     {
         w.WriteStartArray("http_filters");
+        Router(w);
+        w.WriteEndArray();
+    }
+
+    /// <summary>The router, which must be the last HTTP filter.</summary>
+    public static void Router(Utf8JsonWriter w)
+    {
         w.WriteStartObject();
         w.WriteString("name", "envoy.filters.http.router");
         TypedConfig(w, RouterType);
         w.WriteEndObject();
-        w.WriteEndArray();
     }
 }

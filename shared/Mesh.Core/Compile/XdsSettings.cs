@@ -17,4 +17,15 @@ public sealed record XdsSettings
     /// <summary>Inbound and outbound listener ports, as App Mesh's iptables redirection set them up.</summary>
     public int InboundPort { get; init; } = 15000;
     public int OutboundPort { get; init; } = 15001;
+    /// <summary>Where each proxy finds its certificate, key and the mesh's CA bundle, for services with mTLS.</summary>
+    public MeshTlsFiles Tls { get; init; } = new();
+    /// <summary>The certificate identity of a service: a SPIFFE ID in the URI SAN, as ACM PCA and cert-manager can issue.</summary>
+    public string TrustDomain { get; init; } = "mesh.local";
+}
+
+public sealed record MeshTlsFiles
+{
+    public string CertificateChain { get; init; } = "/etc/mesh/tls/cert.pem";
+    public string PrivateKey { get; init; } = "/etc/mesh/tls/key.pem";
+    public string TrustedCa { get; init; } = "/etc/mesh/tls/ca.pem";
 }

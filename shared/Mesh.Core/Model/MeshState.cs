@@ -3,19 +3,22 @@ using System.Collections.Immutable;
 
 namespace Mesh.Core.Model;
 
-/// <summary>The desired state of one mesh: its services, by name.</summary>
+/// <summary>The desired state of one mesh: its services, by name, at one revision (which every applied change moves).</summary>
 public sealed class MeshState
 {
     private readonly Lazy<FrozenDictionary<string, ImmutableArray<string>>> _callers;
 
-    public MeshState(string name, IEnumerable<ServiceDefinition> services)
+    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0)
     {
         Name = name;
+        Revision = revision;
         Services = services.ToImmutableSortedDictionary(s => s.Name, s => s, StringComparer.Ordinal);
         _callers = new(IndexCallers);
     }
 
     public string Name { get; }
+
+    public long Revision { get; }
 
     public ImmutableSortedDictionary<string, ServiceDefinition> Services { get; }
 
@@ -26,6 +29,10 @@ public sealed class MeshState
     /// <summary>Fleets a change to the definition of <paramref name="service"/> affects: its own and every caller's.</summary>
     public IEnumerable<FleetId> FleetsAffectedByDefinition(string service) =>
         FleetsCalling(service).Prepend(new FleetId(Name, service));
+
+    /// <summary>The same mesh with one service replaced, added (by name) or, when <paramref name="definition"/> is null, removed.</summary>
+    public MeshState With(string service, ServiceDefinition? definition) =>
+        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision);
 
     private FrozenDictionary<string, ImmutableArray<string>> IndexCallers() =>
         Services.Values

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Mesh.Core.Model;
 
@@ -10,10 +11,10 @@ public sealed record Subset(string Name, string Version);
 /// <summary>The platform identity a service's endpoints are recorded under.</summary>
 public sealed record WorkloadSource
 {
-    public required string Platform { get; init; }   // "ecs" or "eks"
-    public required string Cluster { get; init; }
-    public string? Namespace { get; init; }          // eks only
-    public required string Service { get; init; }
+    public string Platform { get; init; } = "";   // "ecs" or "eks"
+    public string Cluster { get; init; } = "";
+    public string? Namespace { get; init; }       // eks only
+    public string Service { get; init; } = "";
     /// <summary>For EKS slices with several ports: the port name that carries this service's traffic.</summary>
     public string? PortName { get; init; }
 
@@ -22,19 +23,32 @@ public sealed record WorkloadSource
         : WorkloadKey.Ecs(Cluster, Service);
 }
 
-/// <summary>A service of the mesh: what it listens on, whom it may call, and where its endpoints come from.</summary>
+/// <summary>
+/// A service of the mesh: what it listens on, whom it may call, where its endpoints come from, and its routes
+/// and policy. Fields have defaults rather than being required so that validation, not the parser, names
+/// what is missing.
+/// </summary>
 public sealed record ServiceDefinition
 {
-    public required string Mesh { get; init; }
-    public required string Name { get; init; }
+    public string Mesh { get; init; } = "";
+    public string Name { get; init; } = "";
     /// <summary>The port the application listens on inside its task or pod.</summary>
-    public required int Port { get; init; }
+    public int Port { get; init; }
     public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
     public ImmutableArray<string> Backends { get; init => field = value.IsDefault ? [] : value; } = [];
     public ImmutableArray<Subset> Subsets { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>Extra DNS names clients use for this service; the name and name:port are always routed.</summary>
     public ImmutableArray<string> Hostnames { get; init => field = value.IsDefault ? [] : value; } = [];
     public WorkloadSource? Workload { get; init; }
+    public HealthCheck? HealthCheck { get; init; }
+
+    /// <summary>Edited as its own resource (…/routes), so it is not part of the service's JSON; see StoredService.</summary>
+    [JsonIgnore]
+    public ImmutableArray<RouteRule> Routes { get; init => field = value.IsDefault ? [] : value; } = [];
+
+    /// <summary>Edited as its own resource (…/policy), so it is not part of the service's JSON; see StoredService.</summary>
+    [JsonIgnore]
+    public ServicePolicy Policy { get; init; } = new();
 
     public FleetId Fleet => new(Mesh, Name);
 }

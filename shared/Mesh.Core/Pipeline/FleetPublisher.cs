@@ -19,8 +19,14 @@ public enum PublishStatus
 
 public sealed record PublishOutcome(FleetId Fleet, PublishStatus Status, string? Version, string? PreviousVersion, IReadOnlyList<string> Messages)
 {
-    public int SnapshotBytes { get; init; }
+    /// <summary>The fleet's head after publishing (Published or Unchanged).</summary>
+    public FleetSnapshot? Snapshot { get; init; }
+
+    public int SnapshotBytes => Snapshot?.TotalBytes ?? 0;
 }
+
+/// <summary>What a fleet would compile to; Result is null when the fleet's service would not exist.</summary>
+public sealed record FleetPreview(FleetId Fleet, CompileResult? Result);
 
 /// <summary>
 /// Recompiles fleets and moves their heads. All heads are read before any input, and each commit is guarded by
@@ -71,6 +77,19 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         return outcomes;
     }
 
+    /// <summary>Compiles fleets as they would be if <paramref name="mesh"/> were stored, with the endpoints recorded now; commits nothing.</summary>
+    public async Task<IReadOnlyList<FleetPreview>> PreviewAsync(MeshState mesh, IEnumerable<FleetId> fleets, CancellationToken cancellationToken)
+    {
+        var inputs = new InputReader(desired, endpoints, mesh);
+        var previews = new List<FleetPreview>();
+        foreach (var fleet in fleets)
+        {
+            var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
+            previews.Add(new FleetPreview(fleet, fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
+        }
+        return previews;
+    }
+
     private async Task<PublishOutcome?> CompileAndCommitAsync(FleetId fleet, SnapshotHead? head, InputReader inputs, CancellationToken cancellationToken)
     {
         var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
@@ -83,7 +102,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
                 var snapshot = compiled.Snapshot;
                 if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, clock.GetUtcNow(), cancellationToken)) return null;
                 var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;
-                return new PublishOutcome(fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { SnapshotBytes = snapshot.TotalBytes };
+                return new PublishOutcome(fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { Snapshot = snapshot };
             default:
                 throw new InvalidOperationException("unknown compile result");
         }
@@ -93,11 +112,11 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     /// Reads each mesh and each workload's endpoints once per attempt, however many fleets share them; so every
     /// fleet of the attempt sees the same backends, and each backend's resources are compiled once.
     /// </summary>
-    private sealed class InputReader(IDesiredStateStore desired, IEndpointStore endpoints)
+    private sealed class InputReader(IDesiredStateStore desired, IEndpointStore endpoints, MeshState? proposed = null)
     {
         public BackendResourceCache Backends { get; } = new();
 
-        private readonly Dictionary<string, MeshState?> _meshes = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, MeshState?> _meshes = proposed is null ? new(StringComparer.Ordinal) : new(StringComparer.Ordinal) { [proposed.Name] = proposed };
         private readonly Dictionary<WorkloadKey, IReadOnlyList<Endpoint>> _endpoints = [];
 
         public async Task<FleetInputs?> ReadAsync(FleetId fleet, CancellationToken cancellationToken)

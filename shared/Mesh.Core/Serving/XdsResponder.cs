@@ -34,6 +34,10 @@ public static class XdsResponder
         return Reply(version, found, versionInfo);
     }
 
+    /// <summary>The version a poll of these names would be answered with; null when the snapshot lacks one of them.</summary>
+    public static string? VersionOf(FleetSnapshot snapshot, XdsType type, IReadOnlyList<string> resourceNames) =>
+        Respond(snapshot, type, "", resourceNames) is Resources resources ? resources.Version : null;
+
     private static XdsReply Reply(string version, IReadOnlyList<XdsResource> resources, string versionInfo) =>
         versionInfo.Length > 0 && versionInfo == version ? new NotModified(version) : new Resources(version, resources);
 }

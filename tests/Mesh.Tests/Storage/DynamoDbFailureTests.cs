@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Mesh.Core.Model;
@@ -57,7 +58,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.ConflictTransactions(2);
-        await store.Store.PutServiceAsync(Web, CancellationToken.None);
+        await store.Store.PutServicesAsync([Web], CancellationToken.None);
         Assert.NotNull(await store.Store.GetMeshAsync("m", CancellationToken.None));
         Assert.Equal(["m"], await store.Store.ListMeshesAsync(CancellationToken.None));
     }
@@ -68,7 +69,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.ConflictTransactions(100);
-        var failure = await Assert.ThrowsAsync<TransactionCanceledException>(() => store.Store.PutServiceAsync(Web, CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<TransactionCanceledException>(() => store.Store.PutServicesAsync([Web], CancellationToken.None));
         Assert.Contains(failure.CancellationReasons, r => r.Code == "TransactionConflict");
         faults.Clear();
         Assert.Null(await store.Store.GetMeshAsync("m", CancellationToken.None));
@@ -132,7 +133,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
 
         faults.Reset();
         var checkout = samples.DesiredState.Services.Single(s => s.Name == "checkout-api");
-        await store.Store.PutServiceAsync(checkout with { Hostnames = ["checkout.shop.internal", "pay.shop.internal"] }, CancellationToken.None);
+        await store.Store.PutServicesAsync([checkout with { Hostnames = ["checkout.shop.internal", "pay.shop.internal"] }], CancellationToken.None);
         await store.Publisher.PublishAsync((await store.Store.GetMeshAsync("shop", CancellationToken.None))!.FleetsAffectedByDefinition("checkout-api"), CancellationToken.None);
         output.WriteLine($"one service edit (2 fleets recompiled): {faults.Requests} requests ({faults.Breakdown}), {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
 

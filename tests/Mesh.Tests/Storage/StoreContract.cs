@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using System.Collections.Immutable;
 using Mesh.Core.Compile;
 using Mesh.Core.Endpoints;
@@ -86,8 +87,8 @@ public abstract class StoreContract
     {
         using var store = await CreateAsync();
         var samples = Repo.Samples;
-        foreach (var service in samples.DesiredState.Services) await store.Store.PutServiceAsync(service, CancellationToken.None);
-        await store.Store.PutServiceAsync(samples.DesiredState.Services[0] with { Mesh = "other" }, CancellationToken.None);
+        await store.Store.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
+        await store.Store.PutServicesAsync([samples.DesiredState.Services[0] with { Mesh = "other" }], CancellationToken.None);
         Assert.Equal(["other", "shop"], await store.Store.ListMeshesAsync(CancellationToken.None));
         var mesh = await store.Store.GetMeshAsync("shop", CancellationToken.None);
         Assert.Equal(["checkout-api", "inventory-api", "payments", "storefront"], mesh!.Services.Keys);

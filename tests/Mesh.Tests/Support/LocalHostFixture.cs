@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -29,7 +30,7 @@ public sealed class LocalHostFixture : IAsyncDisposable
         await fixture._app.StartAsync();
         fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
         var desired = fixture._app.Services.GetRequiredService<IDesiredStateStore>();
-        foreach (var service in fixture.Samples.DesiredState.Services) await desired.PutServiceAsync(service, CancellationToken.None);
+        await desired.PutServicesAsync(fixture.Samples.DesiredState.Services, CancellationToken.None);
         await fixture._app.Services.GetRequiredService<FleetPublisher>().PublishAsync(SampleEvents.Fleets(fixture.Samples), CancellationToken.None);
         return fixture;
     }

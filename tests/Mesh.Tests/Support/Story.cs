@@ -1,3 +1,4 @@
+using Mesh.Core.Editing;
 using Mesh.Contracts.Sqs;
 using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
@@ -12,7 +13,7 @@ public static class Story
 {
     public static async Task SeedAsync(TempStore store, SampleFile samples)
     {
-        foreach (var service in samples.DesiredState.Services) await store.Store.PutServiceAsync(service, CancellationToken.None);
+        await store.Store.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
         await store.Publisher.PublishAsync(SampleEvents.Fleets(samples), CancellationToken.None);
     }
 

@@ -1,0 +1,78 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Api;
+
+/// <summary>
+/// Who is calling. In AWS the HTTP API authorizes admin routes with IAM, and the Lambda Web Adapter passes the
+/// request context in x-amzn-request-context: the caller is its authorizer.iam.userArn (Auth:Mode=Iam; the
+/// header is trusted only then, since only API Gateway can invoke the function). Elsewhere a bearer token from
+/// configuration (Auth:Tokens:{principal} = token) names the caller.
+/// </summary>
+public static class Auth
+{
+    public const string OperatorPolicy = "operator";
+    private const string SchemeName = "mesh";
+
+    public static IServiceCollection AddMeshAuth(this IServiceCollection services)
+    {
+        services.AddAuthentication(SchemeName).AddScheme<AuthenticationSchemeOptions, CallerAuthenticationHandler>(SchemeName, null);
+        services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser());
+        return services;
+    }
+
+    /// <summary>The principal recorded as a change's actor.</summary>
+    public static string Actor(this HttpContext context) => context.User.Identity?.Name ?? "anonymous";
+
+    private sealed class CallerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IConfiguration configuration)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            var principal = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) ? IamCaller() : TokenHolder();
+            if (principal is null) return Task.FromResult(AuthenticateResult.NoResult());
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, principal)], SchemeName);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        }
+
+        protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            Response.Headers.WWWAuthenticate = "Bearer";
+            await Results.Problem(title: "Not authenticated", statusCode: StatusCodes.Status401Unauthorized,
+                detail: "writes need a caller: a bearer token (Authorization: Bearer ...) or, in AWS, SigV4-signed requests").ExecuteAsync(Context);
+        }
+
+        private string? IamCaller()
+        {
+            if (Request.Headers["x-amzn-request-context"].FirstOrDefault() is not { Length: > 0 } header) return null;
+            try
+            {
+                using var context = JsonDocument.Parse(header);
+                return context.RootElement.TryGetProperty("authorizer", out var authorizer)
+                    && authorizer.TryGetProperty("iam", out var iam)
+                    && iam.TryGetProperty("userArn", out var arn) && arn.GetString() is { Length: > 0 } userArn ? userArn : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        private string? TokenHolder()
+        {
+            if (Request.Headers.Authorization.FirstOrDefault() is not { } header || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
+            var presented = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+            foreach (var entry in configuration.GetSection("Auth:Tokens").GetChildren())
+            {
+                if (entry.Value is { Length: > 0 } token && CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(token))) return entry.Key;
+            }
+            return null;
+        }
+    }
+}

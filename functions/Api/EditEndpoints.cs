@@ -1,0 +1,132 @@
+using Mesh.Core.Editing;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+using Mesh.Core.Storage;
+
+namespace Mesh.Api;
+
+/// <summary>
+/// The policy API: meshes, services, routes and policies, each with an ETag. Writes need an authenticated caller
+/// and, for an existing resource, If-Match; ?dryRun=true returns the plan and stores nothing.
+/// </summary>
+public static class EditEndpoints
+{
+    public const string ReasonHeader = "X-Change-Reason";
+
+    public static IEndpointRouteBuilder MapEdits(this IEndpointRouteBuilder app)
+    {
+        var meshes = app.MapGroup("/v1/meshes");
+
+        meshes.MapGet("/{mesh}", async Task<IResult> (string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+        {
+            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+            http.Response.Headers.ETag = ResourceTags.Mesh(state);
+            return Results.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys]), ApiJson.Default.MeshView);
+        });
+
+        meshes.MapPut("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
+            runner.RunAsync(http, mesh, current => current is null
+                ? new Propose(new MeshState(mesh, []), [], MeshLifecycle.Created)
+                : new Propose(current, []), s => s is null ? null : ResourceTags.Mesh(s), created: true, ct))
+            .RequireAuthorization(Auth.OperatorPolicy);
+
+        meshes.MapDelete("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
+            runner.RunAsync(http, mesh, current =>
+            {
+                if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+                if (Precondition(http, $"mesh '{mesh}'", ResourceTags.Mesh(current)) is { } refused) return refused;
+                if (!current.Services.IsEmpty)
+                    return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
+                return new Propose(null, [], MeshLifecycle.Deleted);
+            }, _ => null, created: false, ct))
+            .RequireAuthorization(Auth.OperatorPolicy);
+
+        meshes.MapGet("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+            ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => Results.Json(d, StateJson.Default.ServiceDefinition), ct));
+
+        meshes.MapPut("/{mesh}/services/{service}", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        {
+            var resource = MeshValidator.ServiceResource(service);
+            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServiceDefinition, resource, ct);
+            if (body.Problem is not null) return body.Problem;
+            var definition = body.Value!;
+            var mismatches = new List<FieldError>();
+            if (definition.Mesh.Length > 0 && definition.Mesh != mesh) mismatches.Add(new FieldError(resource, "$.mesh", $"is '{definition.Mesh}' but the URL names mesh '{mesh}'; leave it out"));
+            if (definition.Name.Length > 0 && definition.Name != service) mismatches.Add(new FieldError(resource, "$.name", $"is '{definition.Name}' but the URL names service '{service}'; leave it out"));
+            if (mismatches.Count > 0) return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", mismatches);
+            return await runner.RunAsync(http, mesh, current =>
+            {
+                if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+                var existing = current.Services.GetValueOrDefault(service);
+                if (Precondition(http, $"service '{service}'", existing is null ? null : ResourceTags.Service(existing)) is { } refused) return refused;
+                var proposed = definition with { Mesh = mesh, Name = service, Routes = existing?.Routes ?? [], Policy = existing?.Policy ?? new() };
+                return new Propose(current.With(service, proposed), [service]);
+            }, s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Service(d) : null, created: true, ct);
+        }).RequireAuthorization(Auth.OperatorPolicy);
+
+        meshes.MapDelete("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
+            runner.RunAsync(http, mesh, current =>
+            {
+                if (current?.Services.GetValueOrDefault(service) is not { } existing) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' has no service '{service}'");
+                if (Precondition(http, $"service '{service}'", ResourceTags.Service(existing)) is { } refused) return refused;
+                return new Propose(current.With(service, null), [service]);
+            }, _ => null, created: false, ct))
+            .RequireAuthorization(Auth.OperatorPolicy);
+
+        meshes.MapGet("/{mesh}/services/{service}/routes", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+            ReadAsync(http, desired, mesh, service, ResourceTags.Routes, d => Results.Json(new RouteTable { Routes = d.Routes }, StateJson.Default.RouteTable), ct));
+
+        meshes.MapPut("/{mesh}/services/{service}/routes", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        {
+            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.RouteTable, MeshValidator.RoutesResource(service), ct);
+            if (body.Problem is not null) return body.Problem;
+            return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "routes", ResourceTags.Routes, d => d with { Routes = body.Value!.Routes }),
+                s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Routes(d) : null, created: false, ct);
+        }).RequireAuthorization(Auth.OperatorPolicy);
+
+        meshes.MapGet("/{mesh}/services/{service}/policy", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+            ReadAsync(http, desired, mesh, service, ResourceTags.Policy, d => Results.Json(d.Policy, StateJson.Default.ServicePolicy), ct));
+
+        meshes.MapPut("/{mesh}/services/{service}/policy", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        {
+            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServicePolicy, MeshValidator.PolicyResource(service), ct);
+            if (body.Problem is not null) return body.Problem;
+            return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "policy", ResourceTags.Policy, d => d with { Policy = body.Value! }),
+                s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Policy(d) : null, created: false, ct);
+        }).RequireAuthorization(Auth.OperatorPolicy);
+
+        return app;
+    }
+
+    private static EditDecision EditPart(HttpContext http, MeshState? current, string mesh, string service, string part,
+        Func<ServiceDefinition, string> tag, Func<ServiceDefinition, ServiceDefinition> edit)
+    {
+        if (current?.Services.GetValueOrDefault(service) is not { } existing) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' has no service '{service}'");
+        if (Precondition(http, $"the {part} of service '{service}'", tag(existing)) is { } refused) return refused;
+        return new Propose(current.With(service, edit(existing)), [service]);
+    }
+
+    /// <summary>An existing resource needs If-Match with its current ETag; a new one must not claim one.</summary>
+    internal static Refuse? Precondition(HttpContext http, string what, string? currentTag)
+    {
+        var ifMatch = http.Request.Headers.IfMatch.ToString();
+        if (currentTag is null)
+            return ifMatch.Length > 0 ? new Refuse(RefusalKind.PreconditionFailed, $"{what} does not exist, so no ETag can match") : null;
+        if (ifMatch.Length == 0)
+            return new Refuse(RefusalKind.PreconditionRequired, $"{what} exists: send If-Match with the ETag a GET returned, so no one else's edit is overwritten");
+        if (ifMatch != "*" && !ifMatch.Split(',').Select(t => t.Trim()).Contains(currentTag))
+            return new Refuse(RefusalKind.PreconditionFailed, $"{what} changed since ETag {ifMatch} (now {currentTag}): GET it again and re-apply the edit");
+        return null;
+    }
+
+    private static async Task<IResult> ReadAsync(HttpContext http, IDesiredStateStore desired, string mesh, string service,
+        Func<ServiceDefinition, string> tag, Func<ServiceDefinition, IResult> view, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+        if (!state.Services.TryGetValue(service, out var definition)) return NotFound($"mesh '{mesh}' has no service '{service}'");
+        http.Response.Headers.ETag = tag(definition);
+        return view(definition);
+    }
+
+    private static IResult NotFound(string detail) => Problems.Status(StatusCodes.Status404NotFound, "Not found", detail);
+}

@@ -1,0 +1,15 @@
+using Mesh.Core.Model;
+using Mesh.Core.Serving;
+
+namespace Mesh.Core.Ports;
+
+/// <summary>What a proxy's last poll of one subscription reported and was served.</summary>
+public interface IProxyStatusStore
+{
+    Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken);
+
+    Task RecordPollAsync(ProxyPoll poll, CancellationToken cancellationToken);
+
+    /// <summary>The fleet's subscriptions polled at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken);
+}
