@@ -67,10 +67,10 @@ internal static class ClusterResources
     private static void OutlierDetection(Utf8JsonWriter w, OutlierDetection outlier)
     {
         w.WriteStartObject("outlier_detection");
-        w.WriteNumber("consecutive_5xx", outlier.Consecutive5xx);
-        w.WriteString("interval", EnvoyJson.Milliseconds(outlier.IntervalMs));
-        w.WriteString("base_ejection_time", EnvoyJson.Milliseconds(outlier.BaseEjectionMs));
-        w.WriteNumber("max_ejection_percent", outlier.MaxEjectionPercent);
+        if (outlier.Consecutive5xx is { } consecutive) w.WriteNumber("consecutive_5xx", consecutive);
+        if (outlier.IntervalMs is { } interval) w.WriteString("interval", EnvoyJson.Milliseconds(interval));
+        if (outlier.BaseEjectionMs is { } ejection) w.WriteString("base_ejection_time", EnvoyJson.Milliseconds(ejection));
+        if (outlier.MaxEjectionPercent is { } percent) w.WriteNumber("max_ejection_percent", percent);
         w.WriteEndObject();
     }
 
@@ -78,10 +78,10 @@ internal static class ClusterResources
     {
         w.WriteStartArray("health_checks");
         w.WriteStartObject();
-        w.WriteString("timeout", EnvoyJson.Milliseconds(check.TimeoutMs));
-        w.WriteString("interval", EnvoyJson.Milliseconds(check.IntervalMs));
-        w.WriteNumber("unhealthy_threshold", check.UnhealthyThreshold);
-        w.WriteNumber("healthy_threshold", check.HealthyThreshold);
+        w.WriteString("timeout", EnvoyJson.Milliseconds(check.TimeoutMsOrDefault));
+        w.WriteString("interval", EnvoyJson.Milliseconds(check.IntervalMsOrDefault));
+        w.WriteNumber("unhealthy_threshold", check.UnhealthyThresholdOrDefault);
+        w.WriteNumber("healthy_threshold", check.HealthyThresholdOrDefault);
         if (protocol == ServiceProtocol.Tcp)
         {
             w.WriteStartObject("tcp_health_check");

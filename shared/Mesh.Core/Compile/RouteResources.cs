@@ -86,7 +86,7 @@ internal static class RouteResources
         w.WriteString("timeout", EnvoyJson.Milliseconds(route.TimeoutMs ?? 15_000));
         if (route.IdleTimeoutMs is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
         if (route.Retry is { } retry)
-            RetryPolicy(w, string.Join(',', retry.On), retry.Attempts, retry.PerTryTimeoutMs, retry.BackoffBaseMs, retry.BackoffMaxMs ?? retry.BackoffBaseMs * 10);
+            RetryPolicy(w, string.Join(',', retry.On), retry.AttemptsOrDefault, retry.PerTryTimeoutMs, retry.BackoffBaseMsOrDefault, retry.BackoffMaxMsOrDefault);
         else
             SafeRetryPolicy(w, backend);
         w.WriteEndObject();

@@ -10,7 +10,7 @@ public sealed record StoredService
 {
     public required ServiceDefinition Service { get; init; }
     public ImmutableArray<RouteRule> Routes { get; init => field = value.IsDefault ? [] : value; } = [];
-    public ServicePolicy Policy { get; init; } = new();
+    public ServicePolicy Policy { get; init => field = value ?? new(); } = new();
 
     public ServiceDefinition ToDefinition() => Service with { Routes = Routes, Policy = Policy };
 

@@ -57,6 +57,7 @@ public static partial class MeshValidator
         var errors = new Errors(ServiceResource(service.Name));
         if (!IsDnsLabel(service.Name)) errors.Add("$.name", DnsLabelRule);
         if (service.Port is < 1 or > 65535) errors.Add("$.port", "must be between 1 and 65535");
+        if (!Enum.IsDefined(service.Protocol)) errors.Add("$.protocol", "must be http, http2, grpc or tcp");
         for (var i = 0; i < service.Backends.Length; i++)
         {
             var backend = service.Backends[i];
@@ -85,7 +86,7 @@ public static partial class MeshValidator
         if (service.HealthCheck is { } check)
         {
             if (check.IntervalMs is < 1000 or > 300_000) errors.Add("$.healthCheck.intervalMs", "must be between 1000 and 300000");
-            if (check.TimeoutMs < 100 || check.TimeoutMs >= check.IntervalMs) errors.Add("$.healthCheck.timeoutMs", "must be at least 100 and less than intervalMs");
+            if (check.TimeoutMs is < 100 || check.TimeoutMsOrDefault >= check.IntervalMsOrDefault) errors.Add("$.healthCheck.timeoutMs", "must be at least 100 and less than intervalMs");
             if (check.HealthyThreshold is < 1 or > 10) errors.Add("$.healthCheck.healthyThreshold", "must be between 1 and 10");
             if (check.UnhealthyThreshold is < 1 or > 10) errors.Add("$.healthCheck.unhealthyThreshold", "must be between 1 and 10");
             if (service.Protocol == ServiceProtocol.Tcp && check.Path is not null) errors.Add("$.healthCheck.path", "a TCP service is checked by connecting; remove the path");
@@ -182,13 +183,15 @@ public static partial class MeshValidator
         if (retry.PerTryTimeoutMs is { } perTry && (perTry < 1 || (route.TimeoutMs is > 0 and var total && perTry > total)))
             errors.Add($"{at}.perTryTimeoutMs", "must be at least 1 and at most the route's timeoutMs");
         if (retry.BackoffBaseMs is < 1 or > 60_000) errors.Add($"{at}.backoffBaseMs", "must be between 1 and 60000");
-        if (retry.BackoffMaxMs is { } max && (max < retry.BackoffBaseMs || max > 300_000)) errors.Add($"{at}.backoffMaxMs", "must be at least backoffBaseMs and at most 300000");
+        if (retry.BackoffMaxMs is { } max && (max < retry.BackoffBaseMsOrDefault || max > 300_000)) errors.Add($"{at}.backoffMaxMs", "must be at least backoffBaseMs and at most 300000");
     }
 
     private static List<FieldError> ValidatePolicy(MeshState mesh, ServiceDefinition service)
     {
         var policy = service.Policy;
         var errors = new Errors(PolicyResource(service.Name));
+        if (!Enum.IsDefined(policy.LoadBalancing)) errors.Add("$.loadBalancing", "must be ROUND_ROBIN, LEAST_REQUEST or RANDOM");
+        if (!Enum.IsDefined(policy.Mtls)) errors.Add("$.mtls", "must be STRICT, PERMISSIVE or DISABLED");
         if (policy.ConnectionPool is { } pool)
         {
             CheckLimit(pool.MaxConnections, "$.connectionPool.maxConnections");

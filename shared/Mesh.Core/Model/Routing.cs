@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Mesh.Core.Model;
 
@@ -8,8 +9,8 @@ namespace Mesh.Core.Model;
 /// </summary>
 public sealed record RouteRule
 {
-    public string Name { get; init; } = "";
-    public RouteMatch Match { get; init; } = new();
+    public string Name { get; init => field = value ?? ""; } = "";
+    public RouteMatch Match { get; init => field = value ?? new(); } = new();
     /// <summary>Where matching requests go: subsets of the service (none: all its endpoints), weighted in percent.</summary>
     public ImmutableArray<WeightedTarget> Targets { get; init => field = value.IsDefault ? [] : value; } = [];
     public RetryPolicy? Retry { get; init; }
@@ -32,7 +33,7 @@ public sealed record RouteMatch
 /// <summary>A header condition: one of Exact, Prefix, Regex, or Present; Invert negates it.</summary>
 public sealed record HeaderMatch
 {
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
     public string? Exact { get; init; }
     public string? Prefix { get; init; }
     public string? Regex { get; init; }
@@ -43,7 +44,7 @@ public sealed record HeaderMatch
 /// <summary>A query parameter condition: one of Exact, Regex, or Present.</summary>
 public sealed record QueryMatch
 {
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
     public string? Exact { get; init; }
     public string? Regex { get; init; }
     public bool? Present { get; init; }
@@ -56,14 +57,25 @@ public sealed record WeightedTarget
     public int Weight { get; init; }
 }
 
+/// <summary>
+/// Optional numbers are nullable with their defaults applied on use: the JSON source generator sets every
+/// init-only property, so an initializer would be overwritten by an absent field.
+/// </summary>
 public sealed record RetryPolicy
 {
     /// <summary>Envoy retry_on conditions, e.g. "5xx", "connect-failure", "unavailable".</summary>
     public ImmutableArray<string> On { get; init => field = value.IsDefault ? [] : value; } = [];
-    public int Attempts { get; init; } = 2;
+    /// <summary>Default 2.</summary>
+    public int? Attempts { get; init; }
     public int? PerTryTimeoutMs { get; init; }
-    public int BackoffBaseMs { get; init; } = 25;
+    /// <summary>Default 25 ms.</summary>
+    public int? BackoffBaseMs { get; init; }
+    /// <summary>Default ten times the base, as Envoy's.</summary>
     public int? BackoffMaxMs { get; init; }
+
+    [JsonIgnore] public int AttemptsOrDefault => Attempts ?? 2;
+    [JsonIgnore] public int BackoffBaseMsOrDefault => BackoffBaseMs ?? 25;
+    [JsonIgnore] public int BackoffMaxMsOrDefault => BackoffMaxMs ?? BackoffBaseMsOrDefault * 10;
 }
 
 /// <summary>A service's routes as one resource: ordered, so that order decides which route a request takes.</summary>

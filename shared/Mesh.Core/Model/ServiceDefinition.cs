@@ -3,7 +3,13 @@ using System.Text.Json.Serialization;
 
 namespace Mesh.Core.Model;
 
-public enum ServiceProtocol { Http, Http2, Grpc, Tcp }
+public enum ServiceProtocol
+{
+    [JsonStringEnumMemberName("http")] Http,
+    [JsonStringEnumMemberName("http2")] Http2,
+    [JsonStringEnumMemberName("grpc")] Grpc,
+    [JsonStringEnumMemberName("tcp")] Tcp,
+}
 
 /// <summary>A named group of a service's endpoints selected by their version label (ECS task-definition revision, Kubernetes "version" label).</summary>
 public sealed record Subset(string Name, string Version);
@@ -11,10 +17,10 @@ public sealed record Subset(string Name, string Version);
 /// <summary>The platform identity a service's endpoints are recorded under.</summary>
 public sealed record WorkloadSource
 {
-    public string Platform { get; init; } = "";   // "ecs" or "eks"
-    public string Cluster { get; init; } = "";
+    public string Platform { get; init => field = value ?? ""; } = "";   // "ecs" or "eks"
+    public string Cluster { get; init => field = value ?? ""; } = "";
     public string? Namespace { get; init; }       // eks only
-    public string Service { get; init; } = "";
+    public string Service { get; init => field = value ?? ""; } = "";
     /// <summary>For EKS slices with several ports: the port name that carries this service's traffic.</summary>
     public string? PortName { get; init; }
 
@@ -30,8 +36,8 @@ public sealed record WorkloadSource
 /// </summary>
 public sealed record ServiceDefinition
 {
-    public string Mesh { get; init; } = "";
-    public string Name { get; init; } = "";
+    public string Mesh { get; init => field = value ?? ""; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
     /// <summary>The port the application listens on inside its task or pod.</summary>
     public int Port { get; init; }
     public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
@@ -48,7 +54,7 @@ public sealed record ServiceDefinition
 
     /// <summary>Edited as its own resource (…/policy), so it is not part of the service's JSON; see StoredService.</summary>
     [JsonIgnore]
-    public ServicePolicy Policy { get; init; } = new();
+    public ServicePolicy Policy { get; init => field = value ?? new(); } = new();
 
     public FleetId Fleet => new(Mesh, Name);
 }

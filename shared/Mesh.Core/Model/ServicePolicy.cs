@@ -1,11 +1,22 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Mesh.Core.Model;
 
-public enum LoadBalancing { RoundRobin, LeastRequest, Random }
+public enum LoadBalancing
+{
+    [JsonStringEnumMemberName("ROUND_ROBIN")] RoundRobin,
+    [JsonStringEnumMemberName("LEAST_REQUEST")] LeastRequest,
+    [JsonStringEnumMemberName("RANDOM")] Random,
+}
 
 /// <summary>How the service's own sidecar accepts connections: STRICT takes only mutual TLS, PERMISSIVE both.</summary>
-public enum MtlsMode { Disabled, Permissive, Strict }
+public enum MtlsMode
+{
+    [JsonStringEnumMemberName("DISABLED")] Disabled,
+    [JsonStringEnumMemberName("PERMISSIVE")] Permissive,
+    [JsonStringEnumMemberName("STRICT")] Strict,
+}
 
 /// <summary>How callers treat a service (connection limits, ejection, balancing) and whom the service accepts.</summary>
 public sealed record ServicePolicy
@@ -27,12 +38,13 @@ public sealed record ConnectionPool
     public int? MaxRetries { get; init; }
 }
 
+/// <summary>Ejection of endpoints that keep failing; unset numbers take Envoy's defaults (5, 10 s, 30 s, 10 %).</summary>
 public sealed record OutlierDetection
 {
-    public int Consecutive5xx { get; init; } = 5;
-    public int IntervalMs { get; init; } = 10_000;
-    public int BaseEjectionMs { get; init; } = 30_000;
-    public int MaxEjectionPercent { get; init; } = 10;
+    public int? Consecutive5xx { get; init; }
+    public int? IntervalMs { get; init; }
+    public int? BaseEjectionMs { get; init; }
+    public int? MaxEjectionPercent { get; init; }
 }
 
 /// <summary>Active health checking of the service's endpoints by its callers' proxies.</summary>
@@ -40,8 +52,17 @@ public sealed record HealthCheck
 {
     /// <summary>The HTTP path to probe; TCP services are probed by connecting.</summary>
     public string? Path { get; init; }
-    public int IntervalMs { get; init; } = 10_000;
-    public int TimeoutMs { get; init; } = 2_000;
-    public int HealthyThreshold { get; init; } = 2;
-    public int UnhealthyThreshold { get; init; } = 3;
+    /// <summary>Default 10 s.</summary>
+    public int? IntervalMs { get; init; }
+    /// <summary>Default 2 s.</summary>
+    public int? TimeoutMs { get; init; }
+    /// <summary>Default 2.</summary>
+    public int? HealthyThreshold { get; init; }
+    /// <summary>Default 3.</summary>
+    public int? UnhealthyThreshold { get; init; }
+
+    [JsonIgnore] public int IntervalMsOrDefault => IntervalMs ?? 10_000;
+    [JsonIgnore] public int TimeoutMsOrDefault => TimeoutMs ?? 2_000;
+    [JsonIgnore] public int HealthyThresholdOrDefault => HealthyThreshold ?? 2;
+    [JsonIgnore] public int UnhealthyThresholdOrDefault => UnhealthyThreshold ?? 3;
 }

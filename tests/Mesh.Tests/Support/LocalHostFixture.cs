@@ -1,7 +1,7 @@
-using Mesh.Core.Editing;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Mesh.Core.Editing;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
 using Mesh.LocalHost;
@@ -25,7 +25,8 @@ public sealed class LocalHostFixture : IAsyncDisposable
         var settings = LocalPipeline.ContainerInstanceSettings(fixture.Samples)
             .Append(new("Store:SqlitePath", Path.Combine(fixture._directory, "mesh.db")))
             .Append(new("urls", "http://127.0.0.1:0"))
-            .Append(new("Logging:LogLevel:Default", "Warning"));
+            .Append(new("Logging:LogLevel:Default", "Warning"))
+            .Concat(Operators.Select(o => new KeyValuePair<string, string?>($"Auth:Tokens:{o}", Token(o))));
         fixture._app = LocalPipeline.Build([], settings);
         await fixture._app.StartAsync();
         fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
@@ -33,6 +34,19 @@ public sealed class LocalHostFixture : IAsyncDisposable
         await desired.PutServicesAsync(fixture.Samples.DesiredState.Services, CancellationToken.None);
         await fixture._app.Services.GetRequiredService<FleetPublisher>().PublishAsync(SampleEvents.Fleets(fixture.Samples), CancellationToken.None);
         return fixture;
+    }
+
+    /// <summary>Principals with a bearer token in this host's configuration.</summary>
+    public static readonly string[] Operators = ["alice", "bob"];
+
+    public static string Token(string principal) => $"{principal}-token-for-tests";
+
+    /// <summary>A client that authenticates as <paramref name="principal"/>.</summary>
+    public HttpClient As(string principal)
+    {
+        var client = new HttpClient { BaseAddress = Http.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token(principal));
+        return client;
     }
 
     public async Task<HttpResponseMessage> PostEventsAsync(string sqsEventJson) =>
@@ -49,10 +63,13 @@ public sealed class LocalHostFixture : IAsyncDisposable
     }
 
     /// <summary>Polls like Envoy's REST subscription does.</summary>
-    public async Task<HttpResponseMessage> PollAsync(string fleet, string type, string versionInfo, params string[] resourceNames) =>
+    public Task<HttpResponseMessage> PollAsync(string fleet, string type, string versionInfo, params string[] resourceNames) =>
+        PollAsAsync("test-proxy-1", fleet, type, versionInfo, resourceNames);
+
+    public async Task<HttpResponseMessage> PollAsAsync(string node, string fleet, string type, string versionInfo, params string[] resourceNames) =>
         await Http.PostAsJsonAsync($"/v3/discovery:{type}", new Dictionary<string, object>
         {
-            ["node"] = new Dictionary<string, string> { ["id"] = "test-proxy-1", ["cluster"] = fleet },
+            ["node"] = new Dictionary<string, string> { ["id"] = node, ["cluster"] = fleet },
             ["version_info"] = versionInfo,
             ["resource_names"] = resourceNames,
         });
