@@ -13,6 +13,11 @@ public static class ApiFunction
         services.AddSingleton<MeshEditor>();
         services.AddSingleton<EditRunner>();
         services.AddMeshAuth();
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "Mesh Pipeline API", Version = "v1", Description = "REST xDS for Envoy proxies, and the policy API for operators." };
+            return Task.CompletedTask;
+        }));
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
@@ -27,6 +32,7 @@ public static class ApiFunction
         app.MapViews();
         app.MapEdits();
         app.MapChanges();
+        app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }
 }

@@ -56,7 +56,7 @@ public static class ChangeEndpoints
 
     public static IEndpointRouteBuilder MapChanges(this IEndpointRouteBuilder app)
     {
-        var meshes = app.MapGroup("/v1/meshes");
+        var meshes = app.MapGroup("/v1/meshes").WithTags("changes");
 
         meshes.MapGet("/{mesh}/changes", async Task<IResult> (string mesh, int? limit, string? after, IDesiredStateStore desired, CancellationToken ct) =>
         {
@@ -64,12 +64,13 @@ public static class ChangeEndpoints
                 return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("changes", "$.limit", $"must be between 1 and {MaxPage}")]);
             var page = await desired.ListChangesAsync(mesh, after, limit ?? 20, ct);
             return Results.Json(new ChangePageView([.. page.Items.Select(ChangeView.From)], page.Next), ApiJson.Default.ChangePageView);
-        });
+        }).Produces<ChangePageView>().WithSummary("Changes, newest first (?limit=1..100, ?after=<next>)");
 
         meshes.MapGet("/{mesh}/changes/{id}", async Task<IResult> (string mesh, string id, IDesiredStateStore desired, CancellationToken ct) =>
             await desired.GetChangeAsync(mesh, id, ct) is { } change
                 ? Results.Json(ChangeView.From(change), ApiJson.Default.ChangeView)
-                : NoChange(mesh, id));
+                : NoChange(mesh, id))
+            .Produces<ChangeView>().WithSummary("One change: actor, reason, resources before and after, versions published");
 
         meshes.MapGet("/{mesh}/changes/{id}/convergence", async Task<IResult> (string mesh, string id, IDesiredStateStore desired, ISnapshotStore snapshots, ProxyTracker proxies, CancellationToken ct) =>
         {
@@ -83,7 +84,7 @@ public static class ChangeEndpoints
                 fleets.Add(new FleetConvergence(published.Fleet, published.Version, head?.Version, target is null ? null : await proxies.CountAsync(target, ct)));
             }
             return Results.Json(new ChangeConvergence(change.Id, fleets), ApiJson.Default.ChangeConvergence);
-        });
+        }).Produces<ChangeConvergence>().WithSummary("Per fleet: proxies on the change's version, behind it, or rejecting it");
 
         meshes.MapGet("/{mesh}/fleets/{service}/convergence", async Task<IResult> (string mesh, string service, SnapshotCache cache, ProxyTracker proxies, CancellationToken ct) =>
         {
@@ -91,7 +92,7 @@ public static class ChangeEndpoints
             if (await cache.GetCurrentAsync(fleet, ct) is not { } head)
                 return Problems.Status(StatusCodes.Status404NotFound, "Unknown fleet", $"fleet '{fleet}' has no compiled configuration");
             return Results.Json(new FleetConvergence(fleet.ToString(), head.Version, head.Version, await proxies.CountAsync(head, ct)), ApiJson.Default.FleetConvergence);
-        });
+        }).Produces<FleetConvergence>().WithSummary("A fleet's proxies against its current snapshot");
 
         meshes.MapPost("/{mesh}/changes/{id}/rollback", async Task<IResult> (string mesh, string id, HttpContext http, IDesiredStateStore desired, EditRunner runner, CancellationToken ct) =>
         {
@@ -105,7 +106,8 @@ public static class ChangeEndpoints
                 var restored = change.Services.Aggregate(current, (state, s) => state.With(s.Name, s.Before?.ToDefinition()));
                 return new Propose(restored, services);
             }, _ => null, created: false, ct, rollbackOf: id);
-        }).RequireAuthorization(Auth.OperatorPolicy);
+        }).RequireAuthorization(Auth.OperatorPolicy).Produces<EditResult>().ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithSummary("Restore what a change replaced, as a new change (?dryRun=true for the plan)");
 
         return app;
     }

@@ -15,20 +15,20 @@ public static class EditEndpoints
 
     public static IEndpointRouteBuilder MapEdits(this IEndpointRouteBuilder app)
     {
-        var meshes = app.MapGroup("/v1/meshes");
+        var meshes = app.MapGroup("/v1/meshes").WithTags("policy").ProducesProblem(StatusCodes.Status404NotFound);
 
         meshes.MapGet("/{mesh}", async Task<IResult> (string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
         {
             if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
             http.Response.Headers.ETag = ResourceTags.Mesh(state);
             return Results.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys]), ApiJson.Default.MeshView);
-        });
+        }).Produces<MeshView>().WithSummary("A mesh: its revision (ETag) and services");
 
         meshes.MapPut("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
             runner.RunAsync(http, mesh, current => current is null
                 ? new Propose(new MeshState(mesh, []), [], MeshLifecycle.Created)
                 : new Propose(current, []), s => s is null ? null : ResourceTags.Mesh(s), created: true, ct))
-            .RequireAuthorization(Auth.OperatorPolicy);
+            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Create a mesh (idempotent)").Produces<EditResult>(StatusCodes.Status201Created);
 
         meshes.MapDelete("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
             runner.RunAsync(http, mesh, current =>
@@ -39,10 +39,11 @@ public static class EditEndpoints
                     return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
                 return new Propose(null, [], MeshLifecycle.Deleted);
             }, _ => null, created: false, ct))
-            .RequireAuthorization(Auth.OperatorPolicy);
+            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete an empty mesh (If-Match required)").Produces<EditResult>().ProducesProblem(StatusCodes.Status409Conflict);
 
         meshes.MapGet("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => Results.Json(d, StateJson.Default.ServiceDefinition), ct));
+            ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => Results.Json(d, StateJson.Default.ServiceDefinition), ct))
+            .Produces<ServiceDefinition>().WithSummary("A service (ETag in the response)");
 
         meshes.MapPut("/{mesh}/services/{service}", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
         {
@@ -62,7 +63,7 @@ public static class EditEndpoints
                 var proposed = definition with { Mesh = mesh, Name = service, Routes = existing?.Routes ?? [], Policy = existing?.Policy ?? new() };
                 return new Propose(current.With(service, proposed), [service]);
             }, s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Service(d) : null, created: true, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy);
+        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<ServiceDefinition>("Create or replace a service (If-Match to replace)");
 
         meshes.MapDelete("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
             runner.RunAsync(http, mesh, current =>
@@ -71,10 +72,11 @@ public static class EditEndpoints
                 if (Precondition(http, $"service '{service}'", ResourceTags.Service(existing)) is { } refused) return refused;
                 return new Propose(current.With(service, null), [service]);
             }, _ => null, created: false, ct))
-            .RequireAuthorization(Auth.OperatorPolicy);
+            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete a service no other service calls (If-Match required)").Produces<EditResult>();
 
         meshes.MapGet("/{mesh}/services/{service}/routes", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Routes, d => Results.Json(new RouteTable { Routes = d.Routes }, StateJson.Default.RouteTable), ct));
+            ReadAsync(http, desired, mesh, service, ResourceTags.Routes, d => Results.Json(new RouteTable { Routes = d.Routes }, StateJson.Default.RouteTable), ct))
+            .Produces<RouteTable>().WithSummary("A service's ordered routes (ETag in the response)");
 
         meshes.MapPut("/{mesh}/services/{service}/routes", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
         {
@@ -82,10 +84,11 @@ public static class EditEndpoints
             if (body.Problem is not null) return body.Problem;
             return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "routes", ResourceTags.Routes, d => d with { Routes = body.Value!.Routes }),
                 s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Routes(d) : null, created: false, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy);
+        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<RouteTable>("Replace a service's routes (If-Match required)");
 
         meshes.MapGet("/{mesh}/services/{service}/policy", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Policy, d => Results.Json(d.Policy, StateJson.Default.ServicePolicy), ct));
+            ReadAsync(http, desired, mesh, service, ResourceTags.Policy, d => Results.Json(d.Policy, StateJson.Default.ServicePolicy), ct))
+            .Produces<ServicePolicy>().WithSummary("A service's policy (ETag in the response)");
 
         meshes.MapPut("/{mesh}/services/{service}/policy", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
         {
@@ -93,10 +96,21 @@ public static class EditEndpoints
             if (body.Problem is not null) return body.Problem;
             return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "policy", ResourceTags.Policy, d => d with { Policy = body.Value! }),
                 s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Policy(d) : null, created: false, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy);
+        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<ServicePolicy>("Replace a service's policy (If-Match required)");
 
         return app;
     }
+
+    /// <summary>What every write documents: its body, its result, and the ways it can be refused.</summary>
+    private static RouteHandlerBuilder WithEditMetadata<TBody>(this RouteHandlerBuilder builder, string summary) where TBody : notnull =>
+        builder.WithSummary($"{summary}; ?dryRun=true returns the plan and stores nothing; X-Change-Reason is recorded")
+            .Accepts<TBody>("application/json")
+            .Produces<EditResult>()
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status428PreconditionRequired)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
     private static EditDecision EditPart(HttpContext http, MeshState? current, string mesh, string service, string part,
         Func<ServiceDefinition, string> tag, Func<ServiceDefinition, ServiceDefinition> edit)

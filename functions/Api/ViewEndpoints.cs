@@ -36,7 +36,7 @@ public static class ViewEndpoints
 {
     public static IEndpointRouteBuilder MapViews(this IEndpointRouteBuilder app)
     {
-        var meshes = app.MapGroup("/v1/meshes");
+        var meshes = app.MapGroup("/v1/meshes").WithTags("views");
         meshes.MapGet("/", async (IDesiredStateStore desired, CancellationToken ct) =>
             Results.Json(await desired.ListMeshesAsync(ct), ApiJson.Default.IReadOnlyListString));
 

@@ -49,7 +49,7 @@ public static class XdsEndpoints
                 default:
                     throw new InvalidOperationException("unknown xDS reply");
             }
-        });
+        }).WithTags("xds").WithSummary("Envoy REST xDS: a DiscoveryResponse, or 304 when the proxy already runs this version");
         return app;
     }
 
