@@ -1,8 +1,9 @@
-using Mesh.Core.Editing;
 using System.Collections.Immutable;
 using Mesh.Core.Compile;
+using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
 
@@ -23,6 +24,91 @@ public abstract class StoreContract
         Terminal = deleted,
         Endpoints = [.. addresses.Select(a => new Endpoint { Id = $"{uid}/{a}", Address = a, Zone = "z1", Health = EndpointHealth.Healthy })],
     };
+
+    private static ChangeRecord Change(string mesh, long revision, MeshLifecycle lifecycle, params ServiceChange[] services) => new()
+    {
+        Id = ChangeIds.New(DateTimeOffset.UnixEpoch.AddSeconds(revision), revision),
+        Mesh = mesh,
+        Revision = revision,
+        At = DateTimeOffset.UnixEpoch.AddSeconds(revision),
+        Actor = "tester",
+        Operation = "test",
+        Lifecycle = lifecycle,
+        Services = [.. services],
+    };
+
+    private static StoredService Web(int port) => StoredService.From(new ServiceDefinition { Mesh = "m", Name = "web", Port = port }) with
+    {
+        Routes = [new RouteRule { Name = "all", Targets = [new WeightedTarget { Weight = 100 }] }],
+        Policy = new ServicePolicy { Mtls = MtlsMode.Strict },
+    };
+
+    [Fact]
+    public async Task A_change_applies_only_over_the_revision_before_it_and_writes_services_and_its_record_together()
+    {
+        using var store = await CreateAsync();
+        var ct = CancellationToken.None;
+        Assert.True(await store.Store.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
+        Assert.False(await store.Store.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
+        Assert.True(await store.Store.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(80))), ct));
+        // A writer that read revision 1 loses, and nothing of its change is written.
+        Assert.False(await store.Store.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(81))), ct));
+
+        var mesh = await store.Store.GetMeshAsync("m", ct);
+        Assert.Equal(2, mesh!.Revision);
+        var web = mesh.Services["web"];
+        Assert.Equal(80, web.Port);
+        Assert.Equal("all", web.Routes.Single().Name);
+        Assert.Equal(MtlsMode.Strict, web.Policy.Mtls);
+        var page = await store.Store.ListChangesAsync("m", null, 10, ct);
+        Assert.Equal([2L, 1L], page.Items.Select(c => c.Revision));
+        Assert.Null(page.Next);
+
+        await store.Store.RecordPublishedAsync("m", page.Items[0].Id, [new PublishedVersion("m/web", "Published", "v2", "v1")], ct);
+        Assert.Equal("v2", (await store.Store.GetChangeAsync("m", page.Items[0].Id, ct))!.Published.Single().Version);
+
+        Assert.True(await store.Store.TryApplyAsync(Change("m", 3, MeshLifecycle.Edited, new ServiceChange("web", Web(80), null)), ct));
+        Assert.True(await store.Store.TryApplyAsync(Change("m", 4, MeshLifecycle.Deleted), ct));
+        Assert.Null(await store.Store.GetMeshAsync("m", ct));
+        Assert.Empty(await store.Store.ListMeshesAsync(ct));
+        Assert.Equal(4, (await store.Store.ListChangesAsync("m", null, 10, ct)).Items.Count);
+    }
+
+    [Fact]
+    public async Task Changes_page_newest_first()
+    {
+        using var store = await CreateAsync();
+        for (var revision = 1; revision <= 5; revision++)
+            Assert.True(await store.Store.TryApplyAsync(Change("m", revision, revision == 1 ? MeshLifecycle.Created : MeshLifecycle.Edited), CancellationToken.None));
+        var seen = new List<long>();
+        string? after = null;
+        do
+        {
+            var page = await store.Store.ListChangesAsync("m", after, 2, CancellationToken.None);
+            seen.AddRange(page.Items.Select(c => c.Revision));
+            after = page.Next;
+        }
+        while (after is not null);
+        Assert.Equal([5L, 4L, 3L, 2L, 1L], seen);
+    }
+
+    [Fact]
+    public async Task Proxy_polls_are_kept_per_subscription_and_listed_by_fleet_and_age()
+    {
+        using var store = await CreateAsync();
+        var fleet = new FleetId("m", "web");
+        var at = DateTimeOffset.UnixEpoch.AddDays(20_000);
+        var cds = SubscriptionKey.Of(fleet, "p1", XdsType.Clusters, []);
+        var eds = SubscriptionKey.Of(fleet, "p1", XdsType.Endpoints, ["outbound|b", "outbound|a"]);
+        await store.Store.RecordPollAsync(new ProxyPoll(cds, "v1", "v2", "v2", at), CancellationToken.None);
+        await store.Store.RecordPollAsync(new ProxyPoll(eds, "e1", null, null, at.AddMinutes(-10)), CancellationToken.None);
+        await store.Store.RecordPollAsync(new ProxyPoll(SubscriptionKey.Of(new FleetId("m", "other"), "p9", XdsType.Clusters, []), "x", null, null, at), CancellationToken.None);
+
+        Assert.Equal(new ProxyPoll(cds, "v1", "v2", "v2", at), await store.Store.GetPollAsync(cds, CancellationToken.None));
+        Assert.Equal("outbound|a,outbound|b", (await store.Store.GetPollAsync(eds, CancellationToken.None))!.Key.Names);
+        Assert.Equal([cds], (await store.Store.ListPollsAsync(fleet, at.AddMinutes(-1), CancellationToken.None)).Select(p => p.Key));
+        Assert.Equal(2, (await store.Store.ListPollsAsync(fleet, at.AddHours(-1), CancellationToken.None)).Count);
+    }
 
     private static async Task<IReadOnlyList<string>> AddressesAsync(TempStore store) =>
         [.. (await store.Store.ListLiveAsync(Workload, CancellationToken.None)).SelectMany(o => o.Endpoints).Select(e => e.Address!).Order()];

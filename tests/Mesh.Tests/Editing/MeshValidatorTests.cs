@@ -1,0 +1,71 @@
+using Mesh.Core.Editing;
+using Mesh.Core.Model;
+
+namespace Mesh.Tests.Editing;
+
+public class MeshValidatorTests
+{
+    private static RouteMatch Prefix(string prefix) => new() { Prefix = prefix };
+
+    [Theory]
+    [InlineData("/", "/api", true)]
+    [InlineData("/api", "/api/orders", true)]
+    [InlineData("/api/orders", "/api", false)]
+    [InlineData("/api", "/apiv2", true)]
+    [InlineData("/b", "/a", false)]
+    public void A_prefix_shadows_every_longer_prefix_it_starts(string earlier, string later, bool shadows) =>
+        Assert.Equal(shadows, RouteShadowing.Covers(Prefix(earlier), Prefix(later)));
+
+    [Fact]
+    public void A_route_with_more_conditions_does_not_shadow_one_with_fewer()
+    {
+        var header = new HeaderMatch { Name = "x-canary", Exact = "1" };
+        var withHeader = new RouteMatch { Prefix = "/", Headers = [header] };
+        Assert.False(RouteShadowing.Covers(withHeader, Prefix("/")));
+        Assert.True(RouteShadowing.Covers(Prefix("/"), withHeader));
+        Assert.True(RouteShadowing.Covers(withHeader, new RouteMatch { Path = "/x", Headers = [header], Method = "GET" }));
+        Assert.False(RouteShadowing.Covers(new RouteMatch { Regex = "^/a" }, new RouteMatch { Regex = "^/a/b" }));
+        Assert.False(RouteShadowing.Covers(new RouteMatch { Prefix = "/", Method = "POST" }, new RouteMatch { Prefix = "/", Method = "GET" }));
+    }
+
+    [Fact]
+    public void A_change_is_judged_only_by_the_errors_it_adds()
+    {
+        var broken = new ServiceDefinition { Mesh = "m", Name = "old", Port = 80, Backends = ["gone"] };
+        var current = new MeshState("m", [broken]);
+        var proposed = current.With("new", new ServiceDefinition { Mesh = "m", Name = "new", Port = 8080 });
+        Assert.Single(MeshValidator.Validate(proposed));
+        Assert.Empty(MeshValidator.NewErrors(current, proposed));
+
+        var worse = proposed.With("new", new ServiceDefinition { Mesh = "m", Name = "new", Port = 0 });
+        Assert.Equal(new FieldError("services/new", "$.port", "must be between 1 and 65535"), Assert.Single(MeshValidator.NewErrors(current, worse)));
+    }
+
+    [Fact]
+    public void Removing_a_subset_a_route_still_targets_is_reported_on_the_route()
+    {
+        var service = new ServiceDefinition
+        {
+            Mesh = "m", Name = "api", Port = 80, Subsets = [new Subset("v1", "1")],
+            Routes = [new RouteRule { Name = "pin", Targets = [new WeightedTarget { Subset = "v1", Weight = 100 }] }],
+        };
+        var current = new MeshState("m", [service]);
+        var errors = MeshValidator.NewErrors(current, current.With("api", service with { Subsets = [] }));
+        Assert.Equal(new FieldError("services/api/routes", "$.routes[0].targets[0].subset", "service 'api' has no subset 'v1'"), Assert.Single(errors));
+    }
+
+    [Theory]
+    [InlineData("^/orders/[0-9]+$", true)]
+    [InlineData("^/(a", false)]
+    [InlineData(@"^(a)\1$", false)]
+    [InlineData("^(?=a)a$", false)]
+    public void Regexes_must_compile_without_backreferences_or_lookaround_as_re2_requires(string regex, bool valid)
+    {
+        var mesh = new MeshState("m", [new ServiceDefinition
+        {
+            Mesh = "m", Name = "api", Port = 80,
+            Routes = [new RouteRule { Name = "r", Match = new RouteMatch { Regex = regex }, Targets = [new WeightedTarget { Weight = 100 }] }],
+        }]);
+        Assert.Equal(valid, !MeshValidator.Validate(mesh).Any(e => e.Path == "$.routes[0].match.regex"));
+    }
+}
