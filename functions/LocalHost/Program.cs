@@ -1,7 +1,8 @@
 using Mesh.LocalHost;
 
 // The whole pipeline on one machine: a fresh embedded store, the samples' story replayed over HTTP, then serving.
-// Options: --samples PATH, --Store:SqlitePath PATH (default .local/mesh.db beside samples.json, recreated), --urls URL, --exit.
+// Options: --samples PATH, --Store:SqlitePath PATH (default .local/mesh.db beside samples.json, recreated), --urls URL, --exit,
+// --Auth:Tokens:PRINCIPAL TOKEN (default: a fresh token for local-operator in .local/token).
 var samplesPath = OptionValue(args, "--samples") ?? SampleFile.Find(Directory.GetCurrentDirectory())
     ?? throw new FileNotFoundException("samples.json not found from the working directory upwards; pass --samples PATH");
 var samples = SampleFile.Load(samplesPath);
@@ -9,13 +10,21 @@ var databasePath = OptionValue(args, "--Store:SqlitePath") ?? Path.Combine(Path.
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
 foreach (var file in new[] { databasePath, databasePath + "-wal", databasePath + "-shm" }) File.Delete(file);
 
+// Writes need a caller: unless tokens are configured, a fresh one for "local-operator" goes to .local/token.
+var tokenPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, "token");
+var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+var configuresTokens = args.Any(a => a.StartsWith("--Auth:Tokens:", StringComparison.Ordinal));
+if (!configuresTokens) await File.WriteAllTextAsync(tokenPath, token);
+
 var settings = LocalPipeline.ContainerInstanceSettings(samples)
     .Append(new("Store:SqlitePath", databasePath))
+    .Concat(configuresTokens ? [] : [new KeyValuePair<string, string?>("Auth:Tokens:local-operator", token)])
     .Append(new("urls", OptionValue(args, "--urls") ?? "http://127.0.0.1:8080"));
 var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings, Console.Out);
 await app.StartAsync();
 var address = new Uri(app.Urls.First());
 Console.WriteLine($"Mesh Pipeline local host on {address} (store: {Path.GetFullPath(databasePath)})");
+if (!configuresTokens) Console.WriteLine($"Writes need: Authorization: Bearer $(cat {tokenPath})  (principal local-operator)");
 Console.WriteLine(samples.Story);
 Console.WriteLine();
 

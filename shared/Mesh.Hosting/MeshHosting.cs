@@ -22,7 +22,8 @@ public static class MeshHosting
     /// Registers the store behind every port, the control-plane settings, the clock and the publisher.
     /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
     /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
-    /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort.
+    /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort, Xds:TrustDomain,
+    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa.
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -91,6 +92,13 @@ public static class MeshHosting
             ConnectTimeout = Duration(section["ConnectTimeout"]) ?? defaults.ConnectTimeout,
             InboundPort = int.TryParse(section["InboundPort"], CultureInfo.InvariantCulture, out var inbound) ? inbound : defaults.InboundPort,
             OutboundPort = int.TryParse(section["OutboundPort"], CultureInfo.InvariantCulture, out var outbound) ? outbound : defaults.OutboundPort,
+            TrustDomain = section["TrustDomain"] ?? defaults.TrustDomain,
+            Tls = new MeshTlsFiles
+            {
+                CertificateChain = section["Tls:CertificateChain"] ?? defaults.Tls.CertificateChain,
+                PrivateKey = section["Tls:PrivateKey"] ?? defaults.Tls.PrivateKey,
+                TrustedCa = section["Tls:TrustedCa"] ?? defaults.Tls.TrustedCa,
+            },
         };
     }
 
