@@ -1,4 +1,5 @@
 using Mesh.Core.Editing;
+using Mesh.Core.Serving;
 using Mesh.Core.Storage;
 
 namespace Mesh.Api;

@@ -4,6 +4,7 @@ using Mesh.Core.Compile;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Core.Storage;
 

@@ -2,6 +2,7 @@ using Mesh.Core.Compile;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 
 namespace Mesh.Core.Editing;
@@ -41,7 +42,7 @@ public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> P
 /// revision in one guarded write, and publishes. Losing the revision race to another operator re-reads the
 /// mesh and decides again, so an edit of another resource is kept, and a stale ETag is caught by the decision.
 /// </summary>
-public sealed class MeshEditor(IDesiredStateStore desired, ISnapshotStore snapshots, FleetPublisher publisher, TimeProvider clock)
+public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapshots, FleetPublisher publisher, TimeProvider clock)
 {
     private const int MaxAttempts = 8;
 
@@ -85,10 +86,10 @@ public sealed class MeshEditor(IDesiredStateStore desired, ISnapshotStore snapsh
         var fleets = changes
             .SelectMany(c => (current?.FleetsAffectedByDefinition(c.Name) ?? []).Concat(proposal.Mesh?.FleetsAffectedByDefinition(c.Name) ?? []))
             .Distinct().Order(FleetOrder.Instance).ToList();
-        var before = new Dictionary<FleetId, FleetSnapshot?>();
-        foreach (var fleet in fleets) before[fleet] = await CurrentSnapshotAsync(fleet, cancellationToken);
-
         var previews = proposal.Mesh is null ? [] : await publisher.PreviewAsync(proposal.Mesh, fleets, cancellationToken);
+        var before = new Dictionary<FleetId, FleetSnapshot?>();
+        foreach (var preview in previews)
+            before[preview.Fleet] = preview.Head is { } head ? await snapshots.GetAsync(preview.Fleet, head.Version, cancellationToken) : null;
         var refusals = previews.Select(p => p.Result).OfType<Refused>().ToList();
         if (refusals.Count > 0)
         {
@@ -96,7 +97,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, ISnapshotStore snapsh
                 new FieldError($"fleets/{r.Fleet.Service}", "$", $"Envoy would reject this fleet's configuration: {reason}")))]);
         }
         if (request.DryRun)
-            return new EditPlanned([.. fleets.Select(f => FleetPlan.Between(f, before[f], (previews.First(p => p.Fleet == f).Result as Compiled)?.Snapshot))]);
+            return new EditPlanned([.. previews.Select(p => FleetPlan.Between(p.Fleet, before[p.Fleet], (p.Result as Compiled)?.Snapshot))]);
 
         var revision = (current?.Revision ?? 0) + 1;
         var at = clock.GetUtcNow();
@@ -115,15 +116,17 @@ public sealed class MeshEditor(IDesiredStateStore desired, ISnapshotStore snapsh
         };
         if (!await desired.TryApplyAsync(change, cancellationToken)) return null;
 
-        var outcomes = await publisher.PublishAsync(fleets, cancellationToken);
+        var outcomes = await publisher.CommitAsync(previews, cancellationToken);
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Snapshot is { } committed) snapshots.Remember(committed);
+        }
         var published = outcomes.Select(o => new PublishedVersion(o.Fleet.ToString(), o.Status.ToString(), o.Version, o.PreviousVersion)).ToList();
         await desired.RecordPublishedAsync(change.Mesh, change.Id, published, cancellationToken);
         var plan = outcomes.Select(o => FleetPlan.Between(o.Fleet, before.GetValueOrDefault(o.Fleet), o.Snapshot)).ToList();
-        return new EditApplied(change with { Published = [.. published] }, plan, proposal.Mesh is null ? null : await desired.GetMeshAsync(request.Mesh, cancellationToken));
+        var stored = proposal.Mesh is null ? null : new MeshState(request.Mesh, proposal.Mesh.Services.Values, revision);
+        return new EditApplied(change with { Published = [.. published] }, plan, stored);
     }
-
-    private async Task<FleetSnapshot?> CurrentSnapshotAsync(FleetId fleet, CancellationToken cancellationToken) =>
-        await snapshots.GetHeadAsync(fleet, cancellationToken) is { } head ? await snapshots.GetAsync(fleet, head.Version, cancellationToken) : null;
 
     private static StoredService? Stored(MeshState? mesh, string service) =>
         mesh is not null && mesh.Services.TryGetValue(service, out var definition) ? StoredService.From(definition) : null;

@@ -25,8 +25,11 @@ public sealed record PublishOutcome(FleetId Fleet, PublishStatus Status, string?
     public int SnapshotBytes => Snapshot?.TotalBytes ?? 0;
 }
 
-/// <summary>What a fleet would compile to; Result is null when the fleet's service would not exist.</summary>
-public sealed record FleetPreview(FleetId Fleet, CompileResult? Result);
+/// <summary>
+/// What a fleet would compile to (null when its service would not exist), from inputs read after
+/// <paramref name="Head"/>: so a commit guarded by that head is as safe as a publish.
+/// </summary>
+public sealed record FleetPreview(FleetId Fleet, SnapshotHead? Head, CompileResult? Result);
 
 /// <summary>
 /// Recompiles fleets and moves their heads. All heads are read before any input, and each commit is guarded by
@@ -78,16 +81,42 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     }
 
     /// <summary>Compiles fleets as they would be if <paramref name="mesh"/> were stored, with the endpoints recorded now; commits nothing.</summary>
-    public async Task<IReadOnlyList<FleetPreview>> PreviewAsync(MeshState mesh, IEnumerable<FleetId> fleets, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FleetPreview>> PreviewAsync(MeshState mesh, IReadOnlyList<FleetId> fleets, CancellationToken cancellationToken)
     {
+        var heads = new List<SnapshotHead?>();
+        foreach (var fleet in fleets) heads.Add(await snapshots.GetHeadAsync(fleet, cancellationToken));
         var inputs = new InputReader(desired, endpoints, mesh);
         var previews = new List<FleetPreview>();
-        foreach (var fleet in fleets)
+        for (var i = 0; i < fleets.Count; i++)
         {
-            var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
-            previews.Add(new FleetPreview(fleet, fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
+            var fleetInputs = await inputs.ReadAsync(fleets[i], cancellationToken);
+            previews.Add(new FleetPreview(fleets[i], heads[i], fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
         }
         return previews;
+    }
+
+    /// <summary>
+    /// Commits previews once the mesh they were compiled from is stored, each guarded by the head read before its
+    /// inputs; a fleet another writer committed in between is published again from fresh inputs.
+    /// </summary>
+    public async Task<IReadOnlyList<PublishOutcome>> CommitAsync(IReadOnlyList<FleetPreview> previews, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<PublishOutcome>();
+        var stale = new List<FleetId>();
+        foreach (var preview in previews)
+        {
+            var outcome = preview.Result switch
+            {
+                null => new PublishOutcome(preview.Fleet, PublishStatus.NoSuchFleet, null, preview.Head?.Version, []),
+                Refused refused => new PublishOutcome(preview.Fleet, PublishStatus.Refused, null, preview.Head?.Version, refused.Reasons),
+                Compiled compiled => await TryCommitAsync(compiled, preview.Head, cancellationToken),
+                _ => throw new InvalidOperationException("unknown compile result"),
+            };
+            if (outcome is null) stale.Add(preview.Fleet);
+            else outcomes.Add(outcome);
+        }
+        outcomes.AddRange(await PublishAsync(stale, cancellationToken));
+        return outcomes;
     }
 
     private async Task<PublishOutcome?> CompileAndCommitAsync(FleetId fleet, SnapshotHead? head, InputReader inputs, CancellationToken cancellationToken)
@@ -99,13 +128,19 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             case Refused refused:
                 return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
             case Compiled compiled:
-                var snapshot = compiled.Snapshot;
-                if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, clock.GetUtcNow(), cancellationToken)) return null;
-                var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;
-                return new PublishOutcome(fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { Snapshot = snapshot };
+                return await TryCommitAsync(compiled, head, cancellationToken);
             default:
                 throw new InvalidOperationException("unknown compile result");
         }
+    }
+
+    /// <summary>Null when another writer moved the head first.</summary>
+    private async Task<PublishOutcome?> TryCommitAsync(Compiled compiled, SnapshotHead? head, CancellationToken cancellationToken)
+    {
+        var snapshot = compiled.Snapshot;
+        if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, clock.GetUtcNow(), cancellationToken)) return null;
+        var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;
+        return new PublishOutcome(snapshot.Fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { Snapshot = snapshot };
     }
 
     /// <summary>

@@ -1,0 +1,30 @@
+using System.Collections.Concurrent;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+using Mesh.Core.Snapshots;
+
+namespace Mesh.Core.Serving;
+
+/// <summary>
+/// The latest snapshot read or committed per fleet. A poll reads only the fleet's head (small); the snapshot
+/// behind it is read once per version and kept, since a version's content never changes.
+/// </summary>
+public sealed class SnapshotCache(ISnapshotStore store)
+{
+    private readonly ConcurrentDictionary<FleetId, FleetSnapshot> _latest = new();
+
+    public async Task<FleetSnapshot?> GetCurrentAsync(FleetId fleet, CancellationToken cancellationToken) =>
+        await store.GetHeadAsync(fleet, cancellationToken) is { } head ? await GetAsync(fleet, head.Version, cancellationToken) : null;
+
+    public async Task<FleetSnapshot> GetAsync(FleetId fleet, string version, CancellationToken cancellationToken)
+    {
+        if (_latest.TryGetValue(fleet, out var cached) && cached.Version == version) return cached;
+        var snapshot = await store.GetAsync(fleet, version, cancellationToken)
+            ?? throw new InvalidDataException($"fleet {fleet} refers to snapshot {version}, which the store does not hold");
+        _latest[fleet] = snapshot;
+        return snapshot;
+    }
+
+    /// <summary>Keeps a snapshot this process just committed, so serving it reads nothing back.</summary>
+    public void Remember(FleetSnapshot snapshot) => _latest[snapshot.Fleet] = snapshot;
+}
