@@ -1,8 +1,8 @@
-using Mesh.Core.Editing;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;

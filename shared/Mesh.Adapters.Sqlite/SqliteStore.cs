@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
@@ -31,13 +32,18 @@ public sealed class SqliteStore : IMeshStore
             mesh TEXT NOT NULL, name TEXT NOT NULL, workload TEXT, body TEXT NOT NULL, PRIMARY KEY (mesh, name));
         CREATE INDEX IF NOT EXISTS services_by_workload ON services (workload);
         CREATE TABLE IF NOT EXISTS snapshots (
-            fleet TEXT NOT NULL, version TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (fleet, version));
+            fleet TEXT NOT NULL, version TEXT NOT NULL, manifest BLOB NOT NULL, PRIMARY KEY (fleet, version));
+        CREATE TABLE IF NOT EXISTS resources (
+            hash TEXT NOT NULL, name TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (hash, name)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS fleet_heads (
             fleet TEXT PRIMARY KEY, mesh TEXT NOT NULL, service TEXT NOT NULL,
             sequence INTEGER NOT NULL, version TEXT NOT NULL, committed_at TEXT NOT NULL);
         """;
 
+    private const int MaxRememberedResources = 500_000;
+
     private readonly string _connectionString;
+    private readonly ConcurrentDictionary<ResourceKey, byte> _storedResources = new();
 
     private SqliteStore(string connectionString) => _connectionString = connectionString;
 
@@ -223,19 +229,50 @@ public sealed class SqliteStore : IMeshStore
     public async Task<FleetSnapshot?> GetAsync(FleetId fleet, string version, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, "SELECT body FROM snapshots WHERE fleet = $fleet AND version = $version", ("$fleet", fleet.ToString()), ("$version", version));
-        return await command.ExecuteScalarAsync(cancellationToken) is byte[] body ? SnapshotCodec.Decode(body) : null;
+        await using var command = Command(connection, "SELECT manifest FROM snapshots WHERE fleet = $fleet AND version = $version", ("$fleet", fleet.ToString()), ("$version", version));
+        if (await command.ExecuteScalarAsync(cancellationToken) is not byte[] stored) return null;
+        var manifest = SnapshotManifest.Decode(stored);
+        var keys = manifest.Keys.ToHashSet();
+        await using var read = Command(connection, "SELECT name, hash, body FROM resources WHERE hash IN (SELECT value FROM json_each($hashes))",
+            ("$hashes", JsonSerializer.Serialize(keys.Select(k => k.Hash).Distinct().ToArray(), StateJson.Default.StringArray)));
+        var bodies = new Dictionary<ResourceKey, ReadOnlyMemory<byte>>();
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var key = new ResourceKey(reader.GetString(0), reader.GetString(1));
+            if (keys.Contains(key)) bodies[key] = (byte[])reader.GetValue(2);
+        }
+        return manifest.Assemble(bodies);
     }
 
+    /// <summary>
+    /// One transaction: the resource bodies not stored yet (content-addressed, so a fleet's next version and every
+    /// fleet calling the same backend add only what differs), the manifest, and the head under its sequence guard.
+    /// </summary>
     public async Task<bool> TryCommitAsync(FleetSnapshot snapshot, long expectedSequence, DateTimeOffset committedAt, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var fleet = snapshot.Fleet.ToString();
-        await using (var body = Command(connection, "INSERT INTO snapshots (fleet, version, body) VALUES ($fleet, $version, $body) ON CONFLICT DO NOTHING",
-            ("$fleet", fleet), ("$version", snapshot.Version), ("$body", SnapshotCodec.Encode(snapshot))))
+        var added = new List<ResourceKey>();
+        await using (var insert = Command(connection, "INSERT INTO resources (hash, name, body) VALUES ($hash, $name, $body) ON CONFLICT DO NOTHING",
+            ("$hash", ""), ("$name", ""), ("$body", Array.Empty<byte>())))
         {
-            await body.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var resource in snapshot.Sets.SelectMany(s => s.Resources))
+            {
+                var key = new ResourceKey(resource.Name, resource.Hash);
+                if (_storedResources.ContainsKey(key)) continue;
+                insert.Parameters["$hash"].Value = key.Hash;
+                insert.Parameters["$name"].Value = key.Name;
+                insert.Parameters["$body"].Value = resource.Json.ToArray();
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+                added.Add(key);
+            }
+        }
+        await using (var manifest = Command(connection, "INSERT INTO snapshots (fleet, version, manifest) VALUES ($fleet, $version, $manifest) ON CONFLICT DO NOTHING",
+            ("$fleet", fleet), ("$version", snapshot.Version), ("$manifest", SnapshotManifest.Of(snapshot).Encode())))
+        {
+            await manifest.ExecuteNonQueryAsync(cancellationToken);
         }
         var sql = expectedSequence == 0
             ? """
@@ -254,6 +291,9 @@ public sealed class SqliteStore : IMeshStore
             return false;
         }
         await transaction.CommitAsync(cancellationToken);
+        // Only bodies of committed transactions are known to be stored; the set is bounded by starting over.
+        if (_storedResources.Count > MaxRememberedResources) _storedResources.Clear();
+        foreach (var key in added) _storedResources.TryAdd(key, 0);
         return true;
     }
 

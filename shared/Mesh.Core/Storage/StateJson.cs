@@ -16,4 +16,5 @@ namespace Mesh.Core.Storage;
 [JsonSerializable(typeof(ChangeRecord))]
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
+[JsonSerializable(typeof(string[]))]
 public sealed partial class StateJson : JsonSerializerContext;

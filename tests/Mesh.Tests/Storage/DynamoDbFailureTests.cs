@@ -1,6 +1,6 @@
-using Mesh.Core.Editing;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
+using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Tests.Support;
 using Xunit.Abstractions;

@@ -1,5 +1,5 @@
-using Mesh.Core.Editing;
 using Mesh.Contracts.Sqs;
+using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
 using Mesh.Ingest;
