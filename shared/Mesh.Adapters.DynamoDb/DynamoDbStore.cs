@@ -80,7 +80,16 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         }
     }
 
-    public async Task<IReadOnlyList<SourceObservation>> ListLiveAsync(WorkloadKey workload, CancellationToken cancellationToken)
+    /// <summary>One consistent Query per workload partition, a few at a time.</summary>
+    public async Task<IReadOnlyDictionary<WorkloadKey, IReadOnlyList<SourceObservation>>> ListLiveAsync(IReadOnlyCollection<WorkloadKey> workloads, CancellationToken cancellationToken)
+    {
+        var live = new System.Collections.Concurrent.ConcurrentDictionary<WorkloadKey, IReadOnlyList<SourceObservation>>();
+        await Parallel.ForEachAsync(workloads.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (workload, ct) => live[workload] = await ListLiveAsync(workload, ct));
+        return live;
+    }
+
+    private async Task<IReadOnlyList<SourceObservation>> ListLiveAsync(WorkloadKey workload, CancellationToken cancellationToken)
     {
         var items = await QueryAsync(new QueryRequest
         {

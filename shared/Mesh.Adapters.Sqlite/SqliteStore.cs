@@ -44,6 +44,7 @@ public sealed class SqliteStore : IMeshStore
 
     private readonly string _connectionString;
     private readonly ConcurrentDictionary<ResourceKey, byte> _storedResources = new();
+    private readonly ConcurrentDictionary<string, MeshState> _meshes = new(StringComparer.Ordinal);
 
     private SqliteStore(string connectionString) => _connectionString = connectionString;
 
@@ -92,15 +93,20 @@ public sealed class SqliteStore : IMeshStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async Task<IReadOnlyList<SourceObservation>> ListLiveAsync(WorkloadKey workload, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<WorkloadKey, IReadOnlyList<SourceObservation>>> ListLiveAsync(IReadOnlyCollection<WorkloadKey> workloads, CancellationToken cancellationToken)
     {
+        var live = workloads.Distinct().ToDictionary(w => w, _ => new List<SourceObservation>());
         await using var connection = Connect();
         await using var command = Command(connection,
-            "SELECT body FROM endpoint_sources WHERE workload = $workload AND terminal = 0 ORDER BY source_id", ("$workload", workload.Value));
-        var list = new List<SourceObservation>();
+            "SELECT body FROM endpoint_sources WHERE terminal = 0 AND workload IN (SELECT value FROM json_each($workloads)) ORDER BY source_id",
+            ("$workloads", JsonSerializer.Serialize(live.Keys.Select(w => w.Value).ToArray(), StateJson.Default.StringArray)));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) list.Add(ReadObservation(reader.GetString(0)));
-        return list;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var observation = ReadObservation(reader.GetString(0));
+            live[observation.Workload].Add(observation);
+        }
+        return live.ToDictionary(p => p.Key, p => (IReadOnlyList<SourceObservation>)p.Value);
     }
 
     // ---- desired state ----
@@ -121,12 +127,14 @@ public sealed class SqliteStore : IMeshStore
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var revisionCommand = Command(connection, "SELECT revision FROM meshes WHERE name = $mesh", ("$mesh", mesh));
         if (await revisionCommand.ExecuteScalarAsync(cancellationToken) is not long revision) return null;
+        // Every write to a mesh's services moves its revision, so a mesh read at this revision is this mesh.
+        if (_meshes.TryGetValue(mesh, out var cached) && cached.Revision == revision) return cached;
         await using var command = Command(connection, "SELECT body FROM services WHERE mesh = $mesh", ("$mesh", mesh));
         var services = new List<ServiceDefinition>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.StoredService)!.ToDefinition());
-        return new MeshState(mesh, services, revision);
+        return _meshes[mesh] = new MeshState(mesh, services, revision);
     }
 
     public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)

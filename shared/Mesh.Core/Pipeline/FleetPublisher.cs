@@ -68,6 +68,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             var heads = new Dictionary<FleetId, SnapshotHead?>();
             foreach (var fleet in pending) heads[fleet] = await snapshots.GetHeadAsync(fleet, cancellationToken);
             var inputs = new InputReader(desired, endpoints);
+            await inputs.PrefetchAsync(pending, cancellationToken);
             var conflicted = new List<FleetId>();
             foreach (var fleet in pending)
             {
@@ -86,6 +87,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         var heads = new List<SnapshotHead?>();
         foreach (var fleet in fleets) heads.Add(await snapshots.GetHeadAsync(fleet, cancellationToken));
         var inputs = new InputReader(desired, endpoints, mesh);
+        await inputs.PrefetchAsync(fleets, cancellationToken);
         var previews = new List<FleetPreview>();
         for (var i = 0; i < fleets.Count; i++)
         {
@@ -154,10 +156,26 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         private readonly Dictionary<string, MeshState?> _meshes = proposed is null ? new(StringComparer.Ordinal) : new(StringComparer.Ordinal) { [proposed.Name] = proposed };
         private readonly Dictionary<WorkloadKey, IReadOnlyList<Endpoint>> _endpoints = [];
 
+        /// <summary>Reads the meshes of these fleets and, in one call, the endpoints of every backend they call.</summary>
+        public async Task PrefetchAsync(IEnumerable<FleetId> fleets, CancellationToken cancellationToken)
+        {
+            var workloads = new HashSet<WorkloadKey>();
+            foreach (var fleet in fleets)
+            {
+                if (await MeshAsync(fleet.Mesh, cancellationToken) is not { } mesh || !mesh.Services.TryGetValue(fleet.Service, out var service)) continue;
+                foreach (var backend in service.Backends)
+                {
+                    if (mesh.Services.GetValueOrDefault(backend)?.Workload is { } source && !_endpoints.ContainsKey(source.Key)) workloads.Add(source.Key);
+                }
+            }
+            if (workloads.Count == 0) return;
+            foreach (var (workload, live) in await endpoints.ListLiveAsync(workloads, cancellationToken))
+                _endpoints[workload] = [.. live.SelectMany(o => o.Endpoints)];
+        }
+
         public async Task<FleetInputs?> ReadAsync(FleetId fleet, CancellationToken cancellationToken)
         {
-            if (!_meshes.TryGetValue(fleet.Mesh, out var mesh))
-                _meshes[fleet.Mesh] = mesh = await desired.GetMeshAsync(fleet.Mesh, cancellationToken);
+            var mesh = await MeshAsync(fleet.Mesh, cancellationToken);
             if (mesh is null || !mesh.Services.TryGetValue(fleet.Service, out var service)) return null;
             var backends = new List<BackendInputs>();
             foreach (var name in service.Backends)
@@ -167,6 +185,12 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
                 backends.Add(new BackendInputs(name, definition, recorded));
             }
             return new FleetInputs(service, backends);
+        }
+
+        private async Task<MeshState?> MeshAsync(string name, CancellationToken cancellationToken)
+        {
+            if (!_meshes.TryGetValue(name, out var mesh)) _meshes[name] = mesh = await desired.GetMeshAsync(name, cancellationToken);
+            return mesh;
         }
 
         private async Task<IReadOnlyList<Endpoint>> EndpointsAsync(WorkloadKey workload, CancellationToken cancellationToken)

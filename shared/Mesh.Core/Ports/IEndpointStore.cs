@@ -17,6 +17,16 @@ public interface IEndpointStore
     /// </summary>
     Task<bool> TryWriteAsync(SourceObservation observation, long? expectedRevision, CancellationToken cancellationToken);
 
-    /// <summary>The live (non-terminal) observations of a workload, read consistently: the union of its tasks or slices.</summary>
-    Task<IReadOnlyList<SourceObservation>> ListLiveAsync(WorkloadKey workload, CancellationToken cancellationToken);
+    /// <summary>
+    /// The live (non-terminal) observations of each workload, read consistently: the union of its tasks or slices.
+    /// Every workload asked for is in the result, with no observations if it has none. One call for many
+    /// workloads, since a publish reads the backends of every fleet it compiles.
+    /// </summary>
+    Task<IReadOnlyDictionary<WorkloadKey, IReadOnlyList<SourceObservation>>> ListLiveAsync(IReadOnlyCollection<WorkloadKey> workloads, CancellationToken cancellationToken);
+}
+
+public static class EndpointStoreExtensions
+{
+    public static async Task<IReadOnlyList<SourceObservation>> ListLiveAsync(this IEndpointStore store, WorkloadKey workload, CancellationToken cancellationToken) =>
+        (await store.ListLiveAsync([workload], cancellationToken))[workload];
 }

@@ -2,6 +2,7 @@ using Mesh.Core.Compile;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
+using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
 
 namespace Mesh.Tests.Editing;
@@ -39,6 +40,6 @@ public class PreviewCommitTests
         Assert.NotSame(((Compiled)stale[0].Result!).Snapshot, outcome.Snapshot);
         Assert.Equal(other.Version, outcome.Version);
         Assert.Equal(other.Version, (await store.Store.GetHeadAsync(web, CancellationToken.None))!.Version);
-        Assert.Contains("api.internal", System.Text.Encoding.UTF8.GetString(outcome.Snapshot!.Sets.SelectMany(s => s.Resources).Single(r => r.Name == ResourceNames.OutboundRoutes).Json.Span));
+        Assert.Contains("api.internal", System.Text.Encoding.UTF8.GetString(outcome.Snapshot![XdsType.Routes].Find(ResourceNames.OutboundRoutes)!.Json.Span));
     }
 }

@@ -3,6 +3,7 @@ using Mesh.Core.Compile;
 using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
+using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
