@@ -324,3 +324,38 @@ public class PolicyApiTests
         return string.Join("\n", parts);
     }
 }
+
+public class CallerIdentityTests
+{
+    private const string RequestContext = """{"requestId":"r1","authorizer":{"iam":{"accountId":"111122223333","userArn":"arn:aws:iam::111122223333:role/platform-admin","userId":"AROA1"}}}""";
+
+    private static HttpRequestMessage CreateMesh(string? requestContext, string? token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, "/v1/meshes/iam-test");
+        if (requestContext is not null) request.Headers.Add("x-amzn-request-context", requestContext);
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+
+    [Fact]
+    public async Task In_aws_the_actor_is_the_iam_principal_from_the_request_context_and_tokens_do_not_count()
+    {
+        await using var host = await LocalHostFixture.StartAsync(new KeyValuePair<string, string?>("Auth:Mode", "Iam"));
+        using var withToken = CreateMesh(null, LocalHostFixture.Token("alice"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.SendAsync(withToken)).StatusCode);
+
+        using var signed = CreateMesh(RequestContext, null);
+        using var response = await host.Http.SendAsync(signed);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("arn:aws:iam::111122223333:role/platform-admin", (await LocalHostFixture.JsonAsync(response)).GetProperty("change").GetProperty("actor").GetString());
+    }
+
+    [Fact]
+    public async Task Outside_aws_a_forged_request_context_is_not_a_caller()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        using var forged = CreateMesh(RequestContext, null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.SendAsync(forged)).StatusCode);
+        Assert.DoesNotContain("iam-test", await host.Http.GetStringAsync("/v1/meshes"));
+    }
+}

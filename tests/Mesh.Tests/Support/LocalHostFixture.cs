@@ -19,14 +19,15 @@ public sealed class LocalHostFixture : IAsyncDisposable
     public HttpClient Http { get; private set; } = null!;
     public SampleFile Samples { get; } = Repo.Samples;
 
-    public static async Task<LocalHostFixture> StartAsync()
+    public static async Task<LocalHostFixture> StartAsync(params KeyValuePair<string, string?>[] extraSettings)
     {
         var fixture = new LocalHostFixture();
         var settings = LocalPipeline.ContainerInstanceSettings(fixture.Samples)
             .Append(new("Store:SqlitePath", Path.Combine(fixture._directory, "mesh.db")))
             .Append(new("urls", "http://127.0.0.1:0"))
             .Append(new("Logging:LogLevel:Default", "Warning"))
-            .Concat(Operators.Select(o => new KeyValuePair<string, string?>($"Auth:Tokens:{o}", Token(o))));
+            .Concat(Operators.Select(o => new KeyValuePair<string, string?>($"Auth:Tokens:{o}", Token(o))))
+            .Concat(extraSettings);
         fixture._app = LocalPipeline.Build([], settings);
         await fixture._app.StartAsync();
         fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
