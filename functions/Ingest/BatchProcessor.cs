@@ -6,10 +6,14 @@ using Mesh.Core.Pipeline;
 namespace Mesh.Ingest;
 
 /// <summary>
-/// One SQS batch: map each message, record its endpoints, then recompile every affected fleet once.
-/// A message fails alone: unreadable, or its ledger write or the publish of its fleets failed.
+/// One SQS batch: map each message, record its endpoints, recompile every affected fleet once, then bring the service
+/// registry in line with each affected workload. A message fails alone: unreadable, or its ledger write, the publish of
+/// its fleets or its workload's registration failed; SQS delivers it again, and its duplicate redoes what failed.
+/// A "Mesh Config Published" event that cannot be sent is logged, not retried: the snapshot it announces is committed
+/// and served, and a redelivery would publish nothing new to announce.
 /// </summary>
-public sealed class BatchProcessor(EventMapper mapper, EndpointRecorder recorder, FleetPublisher publisher, ILogger<BatchProcessor> log)
+public sealed class BatchProcessor(EventMapper mapper, EndpointRecorder recorder, FleetPublisher publisher, ILogger<BatchProcessor> log,
+    RegistrySync? registry = null, ConfigEventNotifier? configEvents = null)
 {
     public async Task<SqsBatchResponse> ProcessAsync(SqsEvent batch, CancellationToken cancellationToken)
     {
@@ -29,6 +33,11 @@ public sealed class BatchProcessor(EventMapper mapper, EndpointRecorder recorder
         }
         if (affectedBy.Count > 0 && !await PublishAsync(affectedBy.Values.SelectMany(w => w), cancellationToken))
             failed.AddRange(affectedBy.Keys);
+        else if (registry is not null)
+        {
+            var unregistered = await RegisterAsync(registry, affectedBy.Values.SelectMany(w => w).Distinct(), cancellationToken);
+            failed.AddRange(affectedBy.Where(m => m.Value.Any(unregistered.Contains)).Select(m => m.Key));
+        }
         return new SqsBatchResponse([.. failed.Distinct().Select(id => new BatchItemFailure(id))]);
     }
 
@@ -70,15 +79,54 @@ public sealed class BatchProcessor(EventMapper mapper, EndpointRecorder recorder
     {
         try
         {
-            var fleets = await publisher.FleetsCallingAsync(workloads, cancellationToken);
-            foreach (var outcome in await publisher.PublishAsync(fleets, cancellationToken))
-                LogOutcome(log, outcome);
+            var affected = workloads.Distinct().ToList();
+            var fleets = await publisher.FleetsCallingAsync(affected, cancellationToken);
+            var outcomes = await publisher.PublishAsync(fleets, cancellationToken);
+            foreach (var outcome in outcomes) LogOutcome(log, outcome);
+            if (configEvents is not null) await AnnounceAsync(configEvents, outcomes, $"endpoints of {string.Join(", ", affected)}", cancellationToken);
             return true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             log.LogError(e, "publish failed: {Reason}", e.Message);
             return false;
+        }
+    }
+
+    /// <summary>The workloads whose registration failed.</summary>
+    private async Task<HashSet<WorkloadKey>> RegisterAsync(RegistrySync sync, IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
+    {
+        var failed = new HashSet<WorkloadKey>();
+        foreach (var workload in workloads)
+        {
+            try
+            {
+                foreach (var result in await sync.SyncWorkloadAsync(workload, cancellationToken))
+                {
+                    if (result.Registered + result.Deregistered > 0)
+                        log.LogInformation("registry {RegistryService}: {Registered} registered, {Deregistered} deregistered ({Workload})",
+                            result.Service, result.Registered, result.Deregistered, workload);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogError(e, "registry sync of {Workload} failed: {Reason}", workload, e.Message);
+                failed.Add(workload);
+            }
+        }
+        return failed;
+    }
+
+    private async Task AnnounceAsync(ConfigEventNotifier notifier, IReadOnlyList<PublishOutcome> outcomes, string cause, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await notifier.NotifyAsync(outcomes, cause, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError(e, "config published events not sent for {Fleets}: {Reason}",
+                string.Join(", ", outcomes.Where(o => o.Status == PublishStatus.Published).Select(o => o.Fleet)), e.Message);
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
+using Amazon.Runtime.Credentials;
+using Mesh.Adapters.Aws;
 using Mesh.Adapters.DynamoDb;
 using Mesh.Adapters.Sqlite;
 using Mesh.Core.Compile;
@@ -23,7 +25,8 @@ public static class MeshHosting
     /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
     /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
     /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort, Xds:TrustDomain,
-    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa.
+    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa. CloudMap:NamespaceId turns on Cloud Map
+    /// registration and Events:BusName "Mesh Config Published" events (see <see cref="AddAwsIntegrations"/>).
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -39,9 +42,41 @@ public static class MeshHosting
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FleetPublisher>();
         services.AddSingleton<EndpointRecorder>();
+        services.AddAwsIntegrations(configuration);
         services.AddProblemDetails();
         return services;
     }
+
+    /// <summary>
+    /// Cloud Map (CloudMap:NamespaceId) and EventBridge (Events:BusName, Events:Source) when configured; each is off
+    /// otherwise, as on a laptop. The region is AWS_REGION (Lambda sets it) or Aws:Region; credentials come from the SDK's
+    /// default chain (the function's role in Lambda). CloudMap:ServiceUrl and Events:ServiceUrl replace the endpoints.
+    /// </summary>
+    public static IServiceCollection AddAwsIntegrations(this IServiceCollection services, IConfiguration configuration)
+    {
+        var region = configuration["AWS_REGION"] ?? configuration["Aws:Region"];
+        if (configuration["CloudMap:NamespaceId"] is { Length: > 0 } namespaceId)
+        {
+            var client = AwsClient(AwsJsonService.CloudMap(Required(region, "AWS_REGION"), Url(configuration["CloudMap:ServiceUrl"])));
+            services.AddSingleton<IServiceRegistry>(new CloudMapRegistry(client, namespaceId));
+            services.AddSingleton<RegistrySync>();
+        }
+        if (configuration["Events:BusName"] is { Length: > 0 } bus)
+        {
+            var client = AwsClient(AwsJsonService.EventBridge(Required(region, "AWS_REGION"), Url(configuration["Events:ServiceUrl"])));
+            services.AddSingleton<IConfigEventSink>(new EventBridgeSink(client, bus, configuration["Events:Source"] ?? EventBridgeSink.DefaultSource));
+            services.AddSingleton<ConfigEventNotifier>();
+        }
+        return services;
+    }
+
+    private static AwsJsonClient AwsClient(AwsJsonService service) =>
+        new(service, new DefaultAWSCredentialsIdentityResolver().ResolveIdentity(null), new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, new AwsRetrySettings());
+
+    private static string Required(string? value, string name) =>
+        value ?? throw new InvalidOperationException($"{name} is not set: Cloud Map and EventBridge need a region");
+
+    private static Uri? Url(string? value) => value is { Length: > 0 } ? new Uri(value) : null;
 
     /// <summary>What every function serves besides its own routes: problem details for unhandled errors, and /healthz.</summary>
     public static WebApplication UseMeshDefaults(this WebApplication app)

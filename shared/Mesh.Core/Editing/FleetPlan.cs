@@ -22,25 +22,10 @@ public sealed record FleetPlan(string Fleet, string? FromVersion, string? ToVers
 
     public static FleetPlan Between(FleetId fleet, FleetSnapshot? before, FleetSnapshot? after)
     {
-        var added = new List<ResourceDiff>();
-        var changed = new List<ResourceDiff>();
-        var removed = new List<ResourceDiff>();
-        foreach (var type in XdsTypes.All)
-        {
-            var old = before?[type];
-            var @new = after?[type];
-            foreach (var resource in @new?.Resources ?? [])
-            {
-                var previous = old?.Find(resource.Name);
-                if (previous is null) added.Add(new ResourceDiff(type.PathName(), resource.Name, []));
-                else if (previous.Hash != resource.Hash) changed.Add(new ResourceDiff(type.PathName(), resource.Name, JsonDiff.Fields(previous.Json, resource.Json)));
-            }
-            foreach (var resource in old?.Resources ?? [])
-            {
-                if (@new?.Find(resource.Name) is null) removed.Add(new ResourceDiff(type.PathName(), resource.Name, []));
-            }
-        }
-        return new FleetPlan(fleet.ToString(), before?.Version, after?.Version, [.. added], [.. changed], [.. removed]);
+        var deltas = SnapshotDelta.Between(before, after).ToList();
+        ImmutableArray<ResourceDiff> Of(DeltaKind kind) => [.. deltas.Where(d => d.Kind == kind).Select(d => new ResourceDiff(d.Type.PathName(), d.Name,
+            kind == DeltaKind.Changed ? JsonDiff.Fields(d.Before!.Json, d.After!.Json) : []))];
+        return new FleetPlan(fleet.ToString(), before?.Version, after?.Version, Of(DeltaKind.Added), Of(DeltaKind.Changed), Of(DeltaKind.Removed));
     }
 }
 

@@ -33,8 +33,8 @@ public sealed record EditUnchanged(MeshState Mesh) : EditOutcome;
 /// <summary>A dry run: what applying would do to each affected fleet.</summary>
 public sealed record EditPlanned(IReadOnlyList<FleetPlan> Plan) : EditOutcome;
 
-/// <summary>Stored and published: the change record and what it did to each affected fleet.</summary>
-public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> Plan, MeshState? Mesh) : EditOutcome;
+/// <summary>Stored and published: the change record, what it did to each affected fleet, and the "Mesh Config Published" events of its commits.</summary>
+public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> Plan, MeshState? Mesh, IReadOnlyList<ConfigPublished> Events) : EditOutcome;
 
 /// <summary>
 /// Applies operator edits to a mesh: validates the whole proposed mesh, compiles every affected fleet from it
@@ -125,7 +125,8 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         await desired.RecordPublishedAsync(change.Mesh, change.Id, published, cancellationToken);
         var plan = outcomes.Select(o => FleetPlan.Between(o.Fleet, before.GetValueOrDefault(o.Fleet), o.Snapshot)).ToList();
         var stored = proposal.Mesh is null ? null : new MeshState(request.Mesh, proposal.Mesh.Services.Values, revision);
-        return new EditApplied(change with { Published = [.. published] }, plan, stored);
+        var events = outcomes.Select(o => ConfigEvents.Of(o, before.GetValueOrDefault(o.Fleet), $"change {change.Id} by {change.Actor}", at)).OfType<ConfigPublished>().ToList();
+        return new EditApplied(change with { Published = [.. published] }, plan, stored, events);
     }
 
     private static StoredService? Stored(MeshState? mesh, string service) =>
