@@ -34,9 +34,10 @@ public static class RegistryInstances
                 {
                     [address.Contains(':', StringComparison.Ordinal) ? "AWS_INSTANCE_IPV6" : "AWS_INSTANCE_IPV4"] = address,
                     ["AWS_INSTANCE_PORT"] = port.ToString(CultureInfo.InvariantCulture),
-                    [RevisionAttribute] = endpoint.Version,
                     [SourceAttribute] = observation.SourceId,
                 };
+                // Cloud Map refuses empty attribute values: an unlabelled pod or an unknown zone is left out.
+                if (endpoint.Version.Length > 0) attributes[RevisionAttribute] = endpoint.Version;
                 if (endpoint.Zone.Length > 0) attributes[ZoneAttribute] = endpoint.Zone;
                 instances[endpoint.Id] = new RegistryInstance(endpoint.Id, attributes);
             }

@@ -17,6 +17,7 @@ public sealed class LocalHostFixture : IAsyncDisposable
     private WebApplication? _app;
 
     public HttpClient Http { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
     public SampleFile Samples { get; } = Repo.Samples;
 
     public static async Task<LocalHostFixture> StartAsync(params KeyValuePair<string, string?>[] extraSettings)
