@@ -5,10 +5,7 @@ namespace Mesh.Adapters.Aws;
 
 // The request and response shapes of the operations used, named as the services name them.
 
-public sealed record ServiceFilter(string Name, IReadOnlyList<string> Values, string Condition);
-public sealed record ListServicesRequest(IReadOnlyList<ServiceFilter> Filters, int MaxResults, string? NextToken);
 public sealed record ServiceSummary(string Id, string Name);
-public sealed record ListServicesResponse(IReadOnlyList<ServiceSummary>? Services, string? NextToken);
 public sealed record CreateServiceRequest(string Name, string NamespaceId, string CreatorRequestId, string Type, string Description);
 public sealed record CreateServiceResponse(ServiceSummary? Service);
 public sealed record ListInstancesRequest(string ServiceId, int MaxResults, string? NextToken);
@@ -24,8 +21,6 @@ public sealed record PutEventsResultEntry(string? EventId, string? ErrorCode, st
 public sealed record PutEventsResponse(int FailedEntryCount, IReadOnlyList<PutEventsResultEntry>? Entries);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(ListServicesRequest))]
-[JsonSerializable(typeof(ListServicesResponse))]
 [JsonSerializable(typeof(CreateServiceRequest))]
 [JsonSerializable(typeof(CreateServiceResponse))]
 [JsonSerializable(typeof(ListInstancesRequest))]

@@ -36,6 +36,8 @@ public sealed class AwsCallException(string message, HttpStatusCode? status, str
     public HttpStatusCode? Status { get; } = status;
     /// <summary>The service's error type without its namespace ("InstanceNotFound"), when it sent one.</summary>
     public string? ErrorCode { get; } = errorCode;
+    /// <summary>The error's body as the service sent it: some errors carry fields (ServiceAlreadyExists has ServiceId).</summary>
+    public string? ErrorBody { get; init; }
 }
 
 /// <summary>
@@ -112,7 +114,7 @@ public sealed class AwsJsonClient : IDisposable
                 var (code, text) = await ReadErrorAsync(response);
                 var retried = await IsRetryableAsync(response) ? $" after {_maxAttempts} attempts" : "";
                 throw new AwsCallException($"{_service.DisplayName} {operation} failed{retried}: HTTP {(int)response.StatusCode} {code ?? response.ReasonPhrase}: {text}",
-                    response.StatusCode, code);
+                    response.StatusCode, code) { ErrorBody = await response.Content.ReadAsStringAsync(cancellationToken) };
             }
             var content = await response.Content.ReadAsByteArrayAsync(cancellationToken);
             return JsonSerializer.Deserialize(content.Length == 0 ? "{}"u8 : content, responseType)

@@ -1,13 +1,15 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Mesh.Core.Ports;
 
 namespace Mesh.Adapters.Aws;
 
 /// <summary>
-/// The service registry on AWS Cloud Map, in one namespace. Services are found by name (ListServices) and created on
-/// first registration as API-only services (Type HTTP: no DNS records); their ids are kept for the process's life.
+/// The service registry on AWS Cloud Map, in one namespace. A service's id comes from CreateService: it creates the
+/// service (API-only, Type HTTP: no DNS records) or answers ServiceAlreadyExists with the existing id. So the function
+/// needs no ListServices, which IAM cannot scope to a namespace. Ids are kept for the process's life.
 /// </summary>
 public sealed class CloudMapRegistry(AwsJsonClient client, string namespaceId) : IServiceRegistry
 {
@@ -16,7 +18,7 @@ public sealed class CloudMapRegistry(AwsJsonClient client, string namespaceId) :
 
     public async Task<IReadOnlyList<RegistryInstance>> ListInstancesAsync(string service, CancellationToken cancellationToken)
     {
-        if (await FindServiceIdAsync(service, cancellationToken) is not { } serviceId) return [];
+        var serviceId = await ServiceIdAsync(service, cancellationToken);
         var instances = new List<RegistryInstance>();
         string? next = null;
         do
@@ -31,7 +33,7 @@ public sealed class CloudMapRegistry(AwsJsonClient client, string namespaceId) :
 
     public async Task RegisterAsync(string service, RegistryInstance instance, CancellationToken cancellationToken)
     {
-        var serviceId = await FindServiceIdAsync(service, cancellationToken) ?? await CreateServiceAsync(service, cancellationToken);
+        var serviceId = await ServiceIdAsync(service, cancellationToken);
         // The same registration retried carries the same CreatorRequestId, so Cloud Map runs it once; new attributes make a new id.
         var requestId = RequestId("register", [serviceId, instance.Id, .. instance.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value}")]);
         await client.CallAsync("RegisterInstance", new RegisterInstanceRequest(serviceId, instance.Id, requestId, instance.Attributes),
@@ -40,7 +42,7 @@ public sealed class CloudMapRegistry(AwsJsonClient client, string namespaceId) :
 
     public async Task DeregisterAsync(string service, string instanceId, CancellationToken cancellationToken)
     {
-        if (await FindServiceIdAsync(service, cancellationToken) is not { } serviceId) return;
+        var serviceId = await ServiceIdAsync(service, cancellationToken);
         try
         {
             await client.CallAsync("DeregisterInstance", new DeregisterInstanceRequest(serviceId, instanceId),
@@ -52,37 +54,33 @@ public sealed class CloudMapRegistry(AwsJsonClient client, string namespaceId) :
         }
     }
 
-    private async Task<string?> FindServiceIdAsync(string service, CancellationToken cancellationToken)
+    private async Task<string> ServiceIdAsync(string service, CancellationToken cancellationToken)
     {
         if (_serviceIds.TryGetValue(service, out var known)) return known;
-        string? next = null;
-        do
-        {
-            var page = await client.CallAsync("ListServices",
-                new ListServicesRequest([new ServiceFilter("NAMESPACE_ID", [namespaceId], "EQ")], PageSize, next),
-                AwsJson.Default.ListServicesRequest, AwsJson.Default.ListServicesResponse, cancellationToken);
-            foreach (var summary in page.Services ?? []) _serviceIds[summary.Name] = summary.Id;
-            next = page.NextToken;
-        } while (next is not null);
-        return _serviceIds.GetValueOrDefault(service);
-    }
-
-    private async Task<string> CreateServiceAsync(string service, CancellationToken cancellationToken)
-    {
         try
         {
             var created = await client.CallAsync("CreateService",
-                new CreateServiceRequest(service, namespaceId, RequestId("create", [namespaceId, service]), "HTTP", "Endpoints of mesh service " + service + ", kept by Mesh Pipeline"),
+                new CreateServiceRequest(service, namespaceId, RequestId("create", [namespaceId, service]), "HTTP", $"Endpoints of mesh service {service}, kept by Mesh Pipeline"),
                 AwsJson.Default.CreateServiceRequest, AwsJson.Default.CreateServiceResponse, cancellationToken);
-            var id = created.Service?.Id ?? throw new AwsCallException($"Cloud Map CreateService for {service} returned no service id", null, null);
-            return _serviceIds[service] = id;
+            return _serviceIds[service] = created.Service?.Id ?? throw new AwsCallException($"Cloud Map CreateService for {service} returned no service id", null, null);
         }
         catch (AwsCallException e) when (e.ErrorCode == "ServiceAlreadyExists")
         {
-            // Another function instance created it first.
-            _serviceIds.TryRemove(service, out _);
-            return await FindServiceIdAsync(service, cancellationToken)
-                ?? throw new AwsCallException($"Cloud Map says {service} exists, but it is not in namespace {namespaceId}", e.Status, e.ErrorCode, e);
+            return _serviceIds[service] = ExistingServiceId(e)
+                ?? throw new AwsCallException($"Cloud Map says {service} exists in {namespaceId} but did not say its id", e.Status, e.ErrorCode, e);
+        }
+    }
+
+    private static string? ExistingServiceId(AwsCallException e)
+    {
+        try
+        {
+            using var body = JsonDocument.Parse(e.ErrorBody ?? "");
+            return body.RootElement.TryGetProperty("ServiceId", out var id) ? id.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

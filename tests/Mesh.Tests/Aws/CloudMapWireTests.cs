@@ -10,7 +10,7 @@ namespace Mesh.Tests.Aws;
 public sealed class CloudMapWireTests : IAsyncLifetime
 {
     private const string Namespace = "ns-abc123";
-    private const string ServicesPage = """{"Services":[{"Id":"srv-checkout","Name":"checkout-api.shop","Arn":"arn:aws:servicediscovery:eu-west-1:111122223333:service/srv-checkout"}]}""";
+    private const string AlreadyExists = """{"__type":"ServiceAlreadyExists","Message":"Service already exists","CreatorRequestId":"earlier","ServiceId":"srv-checkout"}""";
     private LoopbackAws _aws = null!;
     private AwsJsonClient _client = null!;
     private CloudMapRegistry _registry = null!;
@@ -35,13 +35,13 @@ public sealed class CloudMapWireTests : IAsyncLifetime
     });
 
     [Fact]
-    public async Task Register_finds_the_service_by_name_in_the_namespace_then_registers_with_the_documented_body_and_a_valid_signature()
+    public async Task Register_learns_the_existing_service_s_id_from_create_service_then_registers_with_the_documented_body_and_a_valid_signature()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         await _registry.RegisterAsync("checkout-api.shop", Task1, CancellationToken.None);
 
-        Assert.Equal(["Route53AutoNaming_v20170314.ListServices", "Route53AutoNaming_v20170314.RegisterInstance"], _aws.Requests.Select(r => r.Target));
-        Assert.Equal("""{"Filters":[{"Name":"NAMESPACE_ID","Values":["ns-abc123"],"Condition":"EQ"}],"MaxResults":100}""", _aws.Requests[0].Text);
+        Assert.Equal(["Route53AutoNaming_v20170314.CreateService", "Route53AutoNaming_v20170314.RegisterInstance"], _aws.Requests.Select(r => r.Target));
+        Assert.Matches("""^\{"Name":"checkout-api.shop","NamespaceId":"ns-abc123","CreatorRequestId":"create-[0-9a-f]{40}","Type":"HTTP","Description":"[^"]+"\}$""", _aws.Requests[0].Text);
         var register = _aws.Requests[1];
         using var body = JsonDocument.Parse(register.Body);
         Assert.Equal(["ServiceId", "InstanceId", "CreatorRequestId", "Attributes"], body.RootElement.EnumerateObject().Select(p => p.Name));
@@ -65,7 +65,7 @@ public sealed class CloudMapWireTests : IAsyncLifetime
     [Fact]
     public async Task The_same_registration_carries_the_same_request_id_and_new_attributes_a_new_one()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         await _registry.RegisterAsync("checkout-api.shop", Task1, CancellationToken.None);
         await _registry.RegisterAsync("checkout-api.shop", Task1, CancellationToken.None);
         var moved = Task1 with { Attributes = new Dictionary<string, string>(Task1.Attributes) { ["MESH_REVISION"] = "59" } };
@@ -75,13 +75,12 @@ public sealed class CloudMapWireTests : IAsyncLifetime
         Assert.Equal(3, ids.Count);
         Assert.Equal(ids[0], ids[1]);
         Assert.NotEqual(ids[0], ids[2]);
-        Assert.Single(_aws.Calls("ListServices"));
+        Assert.Single(_aws.Calls("CreateService"));
     }
 
     [Fact]
     public async Task A_service_not_in_the_namespace_is_created_as_an_api_only_service_before_the_first_registration()
     {
-        _aws.Script("ListServices", (200, """{"Services":[]}"""));
         _aws.Script("CreateService", (200, """{"Service":{"Id":"srv-new","Name":"payments.shop"}}"""));
         await _registry.RegisterAsync("payments.shop", Task1, CancellationToken.None);
 
@@ -93,9 +92,9 @@ public sealed class CloudMapWireTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Listing_follows_next_tokens_and_a_service_that_does_not_exist_has_no_instances()
+    public async Task Listing_follows_next_tokens()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         _aws.Script("ListInstances",
             (200, """{"Instances":[{"Id":"a","Attributes":{"AWS_INSTANCE_IPV4":"10.0.0.1"}}],"NextToken":"page2"}"""),
             (200, """{"Instances":[{"Id":"b","Attributes":{"AWS_INSTANCE_IPV4":"10.0.0.2"}}]}"""));
@@ -103,14 +102,12 @@ public sealed class CloudMapWireTests : IAsyncLifetime
         var instances = await _registry.ListInstancesAsync("checkout-api.shop", CancellationToken.None);
         Assert.Equal(["a", "b"], instances.Select(i => i.Id));
         Assert.Equal("""{"ServiceId":"srv-checkout","MaxResults":100,"NextToken":"page2"}""", _aws.Calls("ListInstances")[1].Text);
-        Assert.Empty(await _registry.ListInstancesAsync("unknown.shop", CancellationToken.None));
-        Assert.Empty(_aws.Calls("CreateService"));
     }
 
     [Fact]
     public async Task Throttling_and_server_errors_are_retried_and_each_attempt_is_signed_again()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         _aws.Script("RegisterInstance",
             (503, """{"__type":"com.amazonaws.servicediscovery#ServiceUnavailable","message":"try later"}"""),
             (400, """{"__type":"ThrottlingException","Message":"Rate exceeded"}"""),
@@ -127,7 +124,7 @@ public sealed class CloudMapWireTests : IAsyncLifetime
     [Fact]
     public async Task A_failure_that_outlasts_the_retries_is_a_clear_error_naming_the_operation_and_the_last_answer()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         _aws.Default = _ => (500, """{"__type":"InternalFailure","Message":"the service is down"}""");
         var error = await Assert.ThrowsAsync<AwsCallException>(() => _registry.RegisterAsync("checkout-api.shop", Task1, CancellationToken.None));
 
@@ -139,7 +136,7 @@ public sealed class CloudMapWireTests : IAsyncLifetime
     [Fact]
     public async Task A_refusal_is_not_retried_and_deregistering_an_instance_that_is_gone_succeeds()
     {
-        _aws.Script("ListServices", (200, ServicesPage));
+        _aws.Script("CreateService", (400, AlreadyExists));
         _aws.Script("RegisterInstance", (400, """{"__type":"com.amazonaws.servicediscovery#InvalidInput","Message":"bad attribute"}"""));
         var error = await Assert.ThrowsAsync<AwsCallException>(() => _registry.RegisterAsync("checkout-api.shop", Task1, CancellationToken.None));
         Assert.Equal("InvalidInput", error.ErrorCode);

@@ -26,10 +26,10 @@ public sealed class FakeCloudMap
         var operation = request.Target[(request.Target.IndexOf('.', StringComparison.Ordinal) + 1)..];
         switch (operation)
         {
-            case "ListServices":
-                return Ok(new JsonObject { ["Services"] = new JsonArray([.. _serviceIds.Select(s => (JsonNode)new JsonObject { ["Id"] = s.Value, ["Name"] = s.Key })]) });
             case "CreateService":
                 var name = (string)body["Name"]!;
+                if (_serviceIds.TryGetValue(name, out var existing))
+                    return (400, $$"""{"__type":"ServiceAlreadyExists","Message":"exists","ServiceId":"{{existing}}"}""");
                 var id = _serviceIds.GetOrAdd(name, n => $"srv-{_serviceIds.Count + 1}");
                 return Ok(new JsonObject { ["Service"] = new JsonObject { ["Id"] = id, ["Name"] = name } });
             case "ListInstances":
