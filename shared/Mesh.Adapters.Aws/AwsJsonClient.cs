@@ -21,13 +21,13 @@ public sealed record AwsJsonService(string DisplayName, string SigningName, stri
         new("EventBridge", "events", "AWSEvents", region, url ?? new Uri($"https://events.{region}.amazonaws.com/"));
 }
 
-/// <summary>Retries with exponential back-off and jitter; each attempt has its own timeout.</summary>
+/// <summary>Retries with exponential back-off and jitter; each attempt has its own timeout. One call, at worst, fits well inside a function timeout.</summary>
 public sealed record AwsRetrySettings
 {
     public int MaxAttempts { get; init; } = 5;
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(2);
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>An AWS call that failed: refused by the service, or still failing after the last retry.</summary>

@@ -34,6 +34,8 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     public const int ChunkBytes = 350 * 1024;
 
     private const string Gsi = "gsi1";
+    /// <summary>Epoch seconds after which DynamoDB deletes the item (terminal ledger entries, proxy polls).</summary>
+    public const string TtlAttribute = "expiresAt";
     private const string MetaKey = "META";
     private const int TransactionAttempts = 5;
 
@@ -58,7 +60,7 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         item["terminal"] = new AttributeValue { BOOL = observation.Terminal };
         item["revision"] = Number((expectedRevision ?? 0) + 1);
         item["body"] = new AttributeValue { S = JsonSerializer.Serialize(observation, StateJson.Default.SourceObservation) };
-        if (observation.Terminal) item["expiresAt"] = Number(clock.GetUtcNow().Add(TombstoneLifetime).ToUnixTimeSeconds());
+        if (observation.Terminal) item[TtlAttribute] = Number(clock.GetUtcNow().Add(TombstoneLifetime).ToUnixTimeSeconds());
         var request = new PutItemRequest { TableName = tableName, Item = item };
         if (expectedRevision is { } expected)
         {
@@ -353,7 +355,7 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         if (poll.Served is { } served) item["served"] = S(served);
         if (poll.Rejected is { } rejected) item["rejected"] = S(rejected);
         item["at"] = S(poll.At.ToString("O", CultureInfo.InvariantCulture));
-        item["expiresAt"] = Number(poll.At.Add(PollLifetime).ToUnixTimeSeconds());
+        item[TtlAttribute] = Number(poll.At.Add(PollLifetime).ToUnixTimeSeconds());
         await client.PutItemAsync(new PutItemRequest { TableName = tableName, Item = item }, cancellationToken);
     }
 
@@ -380,6 +382,28 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
 
     // ---- table ----
 
+    /// <summary>The table this store needs; template.yaml declares the same (a test compares them).</summary>
+    public static CreateTableRequest TableDefinition(string tableName) => new()
+    {
+        TableName = tableName,
+        BillingMode = BillingMode.PAY_PER_REQUEST,
+        AttributeDefinitions =
+        [
+            new AttributeDefinition("pk", ScalarAttributeType.S), new AttributeDefinition("sk", ScalarAttributeType.S),
+            new AttributeDefinition("gsi1pk", ScalarAttributeType.S), new AttributeDefinition("gsi1sk", ScalarAttributeType.S),
+        ],
+        KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
+        GlobalSecondaryIndexes =
+        [
+            new GlobalSecondaryIndex
+            {
+                IndexName = Gsi,
+                KeySchema = [new KeySchemaElement("gsi1pk", KeyType.HASH), new KeySchemaElement("gsi1sk", KeyType.RANGE)],
+                Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
+            },
+        ],
+    };
+
     /// <summary>Creates the table (on-demand, with the GSI and TTL) if it does not exist: for DynamoDB Local and tests; SAM creates it in AWS.</summary>
     public static async Task EnsureTableAsync(IAmazonDynamoDB client, string tableName, CancellationToken cancellationToken)
     {
@@ -391,30 +415,11 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         catch (ResourceNotFoundException)
         {
         }
-        await client.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = tableName,
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-            AttributeDefinitions =
-            [
-                new AttributeDefinition("pk", ScalarAttributeType.S), new AttributeDefinition("sk", ScalarAttributeType.S),
-                new AttributeDefinition("gsi1pk", ScalarAttributeType.S), new AttributeDefinition("gsi1sk", ScalarAttributeType.S),
-            ],
-            KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
-            GlobalSecondaryIndexes =
-            [
-                new GlobalSecondaryIndex
-                {
-                    IndexName = Gsi,
-                    KeySchema = [new KeySchemaElement("gsi1pk", KeyType.HASH), new KeySchemaElement("gsi1sk", KeyType.RANGE)],
-                    Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
-                },
-            ],
-        }, cancellationToken);
+        await client.CreateTableAsync(TableDefinition(tableName), cancellationToken);
         await client.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
         {
             TableName = tableName,
-            TimeToLiveSpecification = new TimeToLiveSpecification { AttributeName = "expiresAt", Enabled = true },
+            TimeToLiveSpecification = new TimeToLiveSpecification { AttributeName = TtlAttribute, Enabled = true },
         }, cancellationToken);
     }
 

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Mesh.Adapters.Aws;
+using Mesh.Adapters.DynamoDb;
+using Mesh.Contracts.Events;
+using Mesh.Tests.Support;
+
+namespace Mesh.Tests.Deploy;
+
+/// <summary>template.yaml, read with its short tags, checked for what `sam deploy` cannot tell us until it is too late.</summary>
+public class TemplateTests
+{
+    private static readonly JsonObject Template = CloudFormationYaml.Load(Path.Combine(Repo.Root, "template.yaml"));
+    private static JsonObject Resources { get; } = Section("Resources");
+    private static JsonObject Globals { get; } = Section("Globals")["Function"]!.AsObject();
+
+    private static JsonObject Section(string name) => Template[name]!.AsObject();
+
+    private static IEnumerable<(string Name, JsonObject Resource)> OfType(string type) =>
+        Resources.Where(r => (string?)r.Value!["Type"] == type).Select(r => (r.Key, r.Value!.AsObject()));
+
+    private static IEnumerable<(string Name, JsonObject Properties)> Functions =>
+        OfType("AWS::Serverless::Function").Select(f => (f.Name, f.Resource["Properties"]!.AsObject()));
+
+    private static int Timeout(JsonObject function) => int.Parse((string)(function["Timeout"] ?? Globals["Timeout"])!);
+
+    private static string GetAttTarget(JsonNode? node) => (string)node!["Fn::GetAtt"]![0]!;
+
+    [Fact]
+    public void Every_function_is_built_by_a_makefile_target_for_provided_al2023_as_bootstrap()
+    {
+        var makefile = File.ReadAllText(Path.Combine(Repo.Root, "Makefile"));
+        Assert.Equal(["ApiFunction", "IngestFunction"], Functions.Select(f => f.Name).Order());
+        foreach (var (name, _) in Functions)
+        {
+            Assert.Equal("makefile", (string?)Resources[name]!["Metadata"]!["BuildMethod"]);
+            Assert.Matches(new Regex($"^build-{name}:", RegexOptions.Multiline), makefile);
+        }
+        Assert.Equal("provided.al2023", (string?)Globals["Runtime"]);
+        Assert.Equal("bootstrap", (string?)Globals["Handler"]);
+        Assert.Contains("LambdaAdapterLayerX86", Globals["Layers"]![0]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Every_sqs_event_source_reports_batch_item_failures_and_its_queue_redrives_to_a_dead_letter_queue_with_an_alarm()
+    {
+        var sources = Functions.SelectMany(f => f.Properties["Events"]!.AsObject().Select(e => (Function: f.Properties, Event: e.Value!.AsObject())))
+            .Where(e => (string?)e.Event["Type"] == "SQS").ToList();
+        Assert.NotEmpty(sources);
+        foreach (var (function, source) in sources)
+        {
+            var properties = source["Properties"]!;
+            Assert.Contains("ReportBatchItemFailures", properties["FunctionResponseTypes"]!.AsArray().Select(t => (string?)t));
+            var queue = Resources[GetAttTarget(properties["Queue"])]!["Properties"]!;
+            var deadLetter = GetAttTarget(queue["RedrivePolicy"]!["deadLetterTargetArn"]);
+            Assert.Equal("AWS::SQS::Queue", (string?)Resources[deadLetter]!["Type"]);
+            Assert.InRange(int.Parse((string)queue["RedrivePolicy"]!["maxReceiveCount"]!), 2, 10);
+            // Lambda's guidance: visibility at least six times the function's timeout, so retries of a batch do not overlap.
+            Assert.True(int.Parse((string)queue["VisibilityTimeout"]!) >= 6 * Timeout(function), "visibility timeout below six times the function timeout");
+            Assert.Contains(OfType("AWS::CloudWatch::Alarm"), a => (string?)a.Resource["Properties"]!["Dimensions"]![0]!["Value"]!["Fn::GetAtt"]![0] == deadLetter);
+        }
+    }
+
+    [Fact]
+    public void Timeouts_fit_api_gateway_and_the_worst_case_of_one_aws_call()
+    {
+        var retry = new AwsRetrySettings();
+        var oneCall = retry.AttemptTimeout * retry.MaxAttempts + retry.MaxDelay * (retry.MaxAttempts - 1);
+        foreach (var (name, function) in Functions)
+        {
+            Assert.True(TimeSpan.FromSeconds(Timeout(function)) > oneCall, $"{name}: one Cloud Map call may take {oneCall}, longer than the function's timeout");
+            var httpEvents = function["Events"]!.AsObject().Where(e => (string?)e.Value!["Type"] == "HttpApi");
+            if (httpEvents.Any()) Assert.True(Timeout(function) <= 29, $"{name}: HTTP APIs end integrations at 30 s");
+        }
+    }
+
+    [Fact]
+    public void Every_iam_statement_names_its_actions_and_specific_resources()
+    {
+        foreach (var (name, function) in Functions)
+        {
+            Assert.NotNull(function["Role"]);
+            Assert.Null(function["Policies"]);
+        }
+        foreach (var (role, resource) in OfType("AWS::IAM::Role"))
+        {
+            Assert.Null(resource["Properties"]!["ManagedPolicyArns"]);
+            foreach (var statement in resource["Properties"]!["Policies"]!.AsArray().SelectMany(p => p!["PolicyDocument"]!["Statement"]!.AsArray()))
+            {
+                var actions = statement!["Action"] is JsonArray list ? list.Select(a => (string)a!) : [(string)statement["Action"]!];
+                Assert.All(actions, a => Assert.DoesNotContain("*", a));
+                var resources = statement["Resource"] is JsonArray many ? [.. many] : new[] { statement["Resource"] };
+                foreach (var target in resources)
+                {
+                    Assert.NotEqual("*", target is JsonValue ? (string?)target : null);
+                    // A wildcard may only pick ids the function cannot know in advance, inside a scope a condition names.
+                    if (target!["Fn::Sub"] is JsonValue sub && ((string)sub!).EndsWith("/*", StringComparison.Ordinal))
+                        Assert.True(statement["Condition"] is not null, $"{role}/{statement["Sid"]}: {sub} without a condition");
+                    Assert.All(CloudFormationYaml.References(target).Where(r => !r.StartsWith("AWS::", StringComparison.Ordinal)),
+                        r => Assert.True(Resources.ContainsKey(r) || Template["Parameters"]!.AsObject().ContainsKey(r), $"{role}: {r} is not in the template"));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_environment_variable_refers_to_the_template_or_is_a_setting_the_code_reads()
+    {
+        var adapterSettings = new HashSet<string>(StringComparer.Ordinal) { "AWS_LWA_PORT", "AWS_LWA_READINESS_CHECK_PATH", "AWS_LWA_PASS_THROUGH_PATH", "ASPNETCORE_URLS" };
+        var code = string.Join("\n", new[] { "shared", "functions" }.SelectMany(d => Directory.EnumerateFiles(Path.Combine(Repo.Root, d), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)).Select(File.ReadAllText));
+        var variables = new[] { Globals }.Concat(Functions.Select(f => f.Properties))
+            .SelectMany(f => f["Environment"]?["Variables"]?.AsObject() ?? []).ToList();
+        Assert.NotEmpty(variables);
+        foreach (var (name, value) in variables)
+        {
+            if (value is JsonValue) Assert.True(adapterSettings.Contains(name) || name == "Auth__Mode", $"{name} is a literal the template does not own");
+            foreach (var reference in CloudFormationYaml.References(value))
+                Assert.True(Resources.ContainsKey(reference) || Template["Parameters"]!.AsObject().ContainsKey(reference), $"{name} refers to {reference}, which is not in the template");
+            // Section__Key is configuration key Section:Key; the code must read it, whole or as a section and a key.
+            if (adapterSettings.Contains(name)) continue;
+            var key = name.Replace("__", ":", StringComparison.Ordinal);
+            var parts = key.Split(':');
+            Assert.True(code.Contains($"\"{key}\"", StringComparison.Ordinal) || parts.All(p => code.Contains($"\"{p}\"", StringComparison.Ordinal)), $"no code reads {key}");
+        }
+    }
+
+    [Fact]
+    public void The_table_is_the_one_the_dynamodb_store_creates_with_pitr_ttl_and_encryption()
+    {
+        var table = Assert.Single(OfType("AWS::DynamoDB::Table")).Resource["Properties"]!;
+        var expected = DynamoDbStore.TableDefinition("t");
+        Assert.Equal("PAY_PER_REQUEST", (string?)table["BillingMode"]);
+        Assert.Equal(expected.AttributeDefinitions.Select(a => $"{a.AttributeName}:{a.AttributeType.Value}"),
+            table["AttributeDefinitions"]!.AsArray().Select(a => $"{a!["AttributeName"]}:{a["AttributeType"]}"));
+        Assert.Equal(expected.KeySchema.Select(k => $"{k.AttributeName}:{k.KeyType.Value}"), table["KeySchema"]!.AsArray().Select(k => $"{k!["AttributeName"]}:{k["KeyType"]}"));
+        var index = Assert.Single(table["GlobalSecondaryIndexes"]!.AsArray())!;
+        var expectedIndex = Assert.Single(expected.GlobalSecondaryIndexes);
+        Assert.Equal(expectedIndex.IndexName, (string?)index["IndexName"]);
+        Assert.Equal(expectedIndex.KeySchema.Select(k => $"{k.AttributeName}:{k.KeyType.Value}"), index["KeySchema"]!.AsArray().Select(k => $"{k!["AttributeName"]}:{k["KeyType"]}"));
+        Assert.Equal(expectedIndex.Projection.ProjectionType.Value, (string?)index["Projection"]!["ProjectionType"]);
+        Assert.Equal(DynamoDbStore.TtlAttribute, (string?)table["TimeToLiveSpecification"]!["AttributeName"]);
+        Assert.Equal("true", (string?)table["PointInTimeRecoverySpecification"]!["PointInTimeRecoveryEnabled"]);
+        Assert.Equal("true", (string?)table["SSESpecification"]!["SSEEnabled"]);
+    }
+
+    [Fact]
+    public void The_rules_send_every_event_type_ingest_reads_to_its_queue_and_the_queue_lets_only_them_in()
+    {
+        var rules = OfType("AWS::Events::Rule").ToList();
+        var detailTypes = rules.SelectMany(r => r.Resource["Properties"]!["EventPattern"]!["detail-type"]!.AsArray().Select(t => (string)t!)).ToHashSet();
+        Assert.Superset(new HashSet<string> { DetailTypes.EcsTaskStateChange, DetailTypes.EcsDeploymentStateChange, DetailTypes.EksEndpointSliceChange }, detailTypes);
+        var queues = Functions.SelectMany(f => f.Properties["Events"]!.AsObject()).Where(e => (string?)e.Value!["Type"] == "SQS")
+            .Select(e => GetAttTarget(e.Value!["Properties"]!["Queue"])).ToHashSet();
+        var policy = Assert.Single(OfType("AWS::SQS::QueuePolicy")).Resource["Properties"]!["PolicyDocument"]!["Statement"]![0]!;
+        var allowedRules = policy["Condition"]!["ArnEquals"]!["aws:SourceArn"]!.AsArray().Select(GetAttTarget).ToHashSet();
+        foreach (var (name, rule) in rules)
+        {
+            Assert.Contains(GetAttTarget(rule["Properties"]!["Targets"]![0]!["Arn"]), queues);
+            Assert.Contains(name, allowedRules);
+        }
+    }
+
+    [Fact]
+    public void Proxies_reach_xds_without_signing_and_every_other_route_of_the_api_needs_iam()
+    {
+        var api = Assert.Single(OfType("AWS::Serverless::HttpApi")).Resource["Properties"]!["Auth"]!;
+        Assert.Equal("true", (string?)api["EnableIamAuthorizer"]);
+        Assert.Equal("AWS_IAM", (string?)api["DefaultAuthorizer"]);
+        var routes = Functions.Single(f => f.Name == "ApiFunction").Properties["Events"]!.AsObject()
+            .Select(e => (Path: (string)e.Value!["Properties"]!["Path"]!, Authorizer: (string?)e.Value["Properties"]!["Auth"]?["Authorizer"])).ToList();
+        Assert.Equal([("/v3/{proxy+}", "NONE")], routes.Where(r => r.Authorizer is not null));
+
+        // Every path of the API's OpenAPI document is reachable through one of the routes.
+        using var openApi = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, "openapi.json")));
+        // (The document is the local host's: /events belongs to Ingest, which Lambda invokes from SQS, and /healthz to the adapter.)
+        foreach (var path in openApi.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).Where(p => p is not "/healthz" and not "/events"))
+            Assert.Contains(routes, r => r.Path.EndsWith("{proxy+}", StringComparison.Ordinal) ? path.StartsWith(r.Path[..^"{proxy+}".Length], StringComparison.Ordinal) : path == r.Path);
+    }
+}
