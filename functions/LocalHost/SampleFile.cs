@@ -11,6 +11,8 @@ public sealed record SampleFile
     public required DesiredStateSample DesiredState { get; init; }
     public IReadOnlyList<ContainerInstanceSample> ContainerInstances { get; init; } = [];
     public required IReadOnlyList<Sample> Samples { get; init; }
+    /// <summary>API Gateway HTTP API (payload 2.0) events for the Api function, for `sam local invoke ApiFunction -e`.</summary>
+    public IReadOnlyList<Sample> ApiSamples { get; init; } = [];
 
     public static SampleFile Load(string path)
     {
@@ -34,7 +36,7 @@ public sealed record DesiredStateSample(IReadOnlyList<ServiceDefinition> Service
 
 public sealed record ContainerInstanceSample(string Arn, string Address);
 
-/// <summary>One complete Lambda event (an SQS batch), as `sam local invoke -e` takes it.</summary>
+/// <summary>One complete Lambda event (an SQS batch, or an HTTP API request), as `sam local invoke -e` takes it.</summary>
 public sealed record Sample(string Name, string Description, JsonElement Event);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
