@@ -9,6 +9,7 @@ using Mesh.Core.Compile;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -78,9 +79,12 @@ public static class MeshHosting
 
     private static Uri? Url(string? value) => value is { Length: > 0 } ? new Uri(value) : null;
 
-    /// <summary>What every function serves besides its own routes: problem details for unhandled errors, and /healthz.</summary>
+    /// <summary>What every function serves besides its own routes: forwarded headers, problem details for unhandled errors, and /healthz.</summary>
     public static WebApplication UseMeshDefaults(this WebApplication app)
     {
+        // Behind API Gateway the Lambda Web Adapter (on loopback, a known proxy) passes X-Forwarded-Proto: https,
+        // so URLs the API writes (a bootstrap's control plane address) are the ones callers used.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
         app.UseExceptionHandler();
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;

@@ -88,4 +88,21 @@ public sealed class PipelineOnAwsTests : IAsyncLifetime
         Assert.Equal(0, (await LocalHostFixture.JsonAsync(redelivered)).GetProperty("batchItemFailures").GetArrayLength());
         Assert.Equal(["10.42.17.83:8080 r57"], Registered("checkout-api.shop"));
     }
+
+    [Fact]
+    public async Task Deleting_a_service_through_the_api_deregisters_its_instances_and_no_others()
+    {
+        await _host.ReplayStoryAsync();
+        Assert.NotEmpty(Registered("storefront.shop"));
+
+        using var alice = _host.As("alice");
+        using var current = await alice.GetAsync("/v1/meshes/shop/services/storefront");
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, "/v1/meshes/shop/services/storefront");
+        delete.Headers.IfMatch.Add(current.Headers.ETag!);
+        using var response = await alice.SendAsync(delete);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+
+        Assert.Empty(Registered("storefront.shop"));
+        Assert.NotEmpty(Registered("checkout-api.shop"));
+    }
 }
