@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Mesh.Tests.Support;
 
@@ -23,7 +22,7 @@ public class FunctionBuildTests(DynamoDbLocal dynamoDb)
         var artifacts = Directory.CreateTempSubdirectory("sam-artifacts-").FullName;
         try
         {
-            var (exitCode, output) = await RunAsync("make", [$"build-{function}", $"ARTIFACTS_DIR={artifacts}"], Repo.Root);
+            var (exitCode, output) = await ChildProcess.RunAsync("make", [$"build-{function}", $"ARTIFACTS_DIR={artifacts}"], Repo.Root);
             Assert.True(exitCode == 0, output);
             Assert.DoesNotMatch(@"warning (IL\d+|AOT)", output);
 
@@ -43,7 +42,7 @@ public class FunctionBuildTests(DynamoDbLocal dynamoDb)
     /// <summary>Starts the binary as the Lambda Web Adapter would find it (on a port, from ASPNETCORE_URLS) and sends it one request.</summary>
     private async Task ServeOnceAsync(string bootstrap, string directory, string route)
     {
-        var port = FreePort();
+        var port = DynamoDbLocal.FreePort();
         var start = new ProcessStartInfo(bootstrap) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Store__DynamoDb__TableName"] = $"build-{Guid.NewGuid():N}";
@@ -92,22 +91,5 @@ public class FunctionBuildTests(DynamoDbLocal dynamoDb)
             Assert.True(DateTime.UtcNow < deadline, "no answer on /healthz within 30 s");
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string command, string[] arguments, string directory)
-    {
-        var start = new ProcessStartInfo(command, arguments) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await errors);
     }
 }

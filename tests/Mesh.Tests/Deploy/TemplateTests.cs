@@ -83,10 +83,18 @@ public class TemplateTests
             Assert.NotNull(function["Role"]);
             Assert.Null(function["Policies"]);
         }
+        var policies = OfType("AWS::IAM::ManagedPolicy").ToDictionary(p => p.Name, p => p.Resource);
+        var documents = OfType("AWS::IAM::Role").SelectMany(r => r.Resource["Properties"]!["Policies"]!.AsArray().Select(p => (r.Name, Document: p!["PolicyDocument"]!)))
+            .Concat(policies.Select(p => (p.Key, Document: p.Value["Properties"]!["PolicyDocument"]!)));
         foreach (var (role, resource) in OfType("AWS::IAM::Role"))
         {
-            Assert.Null(resource["Properties"]!["ManagedPolicyArns"]);
-            foreach (var statement in resource["Properties"]!["Policies"]!.AsArray().SelectMany(p => p!["PolicyDocument"]!["Statement"]!.AsArray()))
+            // Roles may share a policy the template defines, never an AWS-managed one.
+            foreach (var attached in resource["Properties"]!["ManagedPolicyArns"]?.AsArray() ?? [])
+                Assert.True(attached!["Ref"] is JsonValue name && policies.ContainsKey((string)name!), $"{role} attaches {attached.ToJsonString()}");
+        }
+        foreach (var (owner, document) in documents)
+        {
+            foreach (var statement in document["Statement"]!.AsArray())
             {
                 var actions = statement!["Action"] is JsonArray list ? list.Select(a => (string)a!) : [(string)statement["Action"]!];
                 Assert.All(actions, a => Assert.DoesNotContain("*", a));
@@ -96,9 +104,9 @@ public class TemplateTests
                     Assert.NotEqual("*", target is JsonValue ? (string?)target : null);
                     // A wildcard may only pick ids the function cannot know in advance, inside a scope a condition names.
                     if (target!["Fn::Sub"] is JsonValue sub && ((string)sub!).EndsWith("/*", StringComparison.Ordinal))
-                        Assert.True(statement["Condition"] is not null, $"{role}/{statement["Sid"]}: {sub} without a condition");
+                        Assert.True(statement["Condition"] is not null, $"{owner}/{statement["Sid"]}: {sub} without a condition");
                     Assert.All(CloudFormationYaml.References(target).Where(r => !r.StartsWith("AWS::", StringComparison.Ordinal)),
-                        r => Assert.True(Resources.ContainsKey(r) || Template["Parameters"]!.AsObject().ContainsKey(r), $"{role}: {r} is not in the template"));
+                        r => Assert.True(Resources.ContainsKey(r) || Template["Parameters"]!.AsObject().ContainsKey(r), $"{owner}: {r} is not in the template"));
                 }
             }
         }

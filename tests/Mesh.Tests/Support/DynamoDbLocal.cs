@@ -60,7 +60,8 @@ public sealed class DynamoDbLocal : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
