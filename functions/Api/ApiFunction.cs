@@ -1,6 +1,7 @@
 using Mesh.Core.Editing;
 using Mesh.Core.Serving;
-using Mesh.Core.Storage;
+using Mesh.Contracts.State;
+using Mesh.Hosting;
 
 namespace Mesh.Api;
 
@@ -9,9 +10,6 @@ public static class ApiFunction
 {
     public static IServiceCollection AddApiFunction(this IServiceCollection services)
     {
-        services.AddSingleton<SnapshotCache>();
-        services.AddSingleton<ProxyTracker>();
-        services.AddSingleton<MeshEditor>();
         services.AddSingleton<EditRunner>();
         services.AddMeshAuth();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>

@@ -1,7 +1,9 @@
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
-using Mesh.Core.Storage;
+using Mesh.Contracts.State;
+using Mesh.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mesh.Api;
 
@@ -142,5 +144,5 @@ public static class EditEndpoints
         return view(definition);
     }
 
-    private static IResult NotFound(string detail) => Problems.Status(StatusCodes.Status404NotFound, "Not found", detail);
+    private static ProblemHttpResult NotFound(string detail) => Problems.NotFound("Not found", detail);
 }

@@ -1,31 +1,34 @@
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
-using Mesh.Core.Ports;
+using Mesh.Hosting;
 
 namespace Mesh.Api;
 
 /// <summary>The result of a write: the change it recorded (none for a dry run or a no-op) and its plan per fleet.</summary>
 public sealed record EditResult(bool DryRun, ChangeView? Change, IReadOnlyList<FleetPlan> Plan);
 
-/// <summary>
-/// Runs an edit through the MeshEditor for an HTTP request and turns the outcome into a response. After an applied
-/// change it announces the new snapshots and updates the registry for services whose endpoints or port it changed;
-/// both are logged when they fail, since the change itself is stored and served (the next endpoint event of the
-/// workload registers it again).
-/// </summary>
-public sealed class EditRunner(MeshEditor editor, ProxyTracker proxies, ILogger<EditRunner> log, RegistrySync? registry = null, IConfigEventSink? configEvents = null)
+/// <summary>Runs an edit or a rollback through the core's edit use case for an HTTP request, and maps its outcome to a response.</summary>
+public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
 {
     public async Task<IResult> RunAsync(HttpContext http, string mesh, Func<MeshState?, EditDecision> decide, Func<MeshState?, string?> tagAfter, bool created,
-        CancellationToken ct, string? rollbackOf = null)
+        CancellationToken ct)
     {
-        var request = new EditRequest(mesh, http.Actor(), Reason(http), $"{http.Request.Method} {http.Request.Path}", DryRun(http), rollbackOf);
-        return await RespondAsync(http, await editor.EditAsync(request, decide, ct), tagAfter, created, ct);
+        if (Request(http, mesh) is not { } request) return DryRunProblem(http);
+        return Respond(http, await edits.EditAsync(request, decide, ct), tagAfter, created);
     }
 
-    private async Task<IResult> RespondAsync(HttpContext http, EditOutcome outcome, Func<MeshState?, string?> tagAfter, bool created, CancellationToken ct)
+    public async Task<IResult> RollbackAsync(HttpContext http, string mesh, string changeId, CancellationToken ct)
     {
-        switch (outcome)
+        if (Request(http, mesh) is not { } request) return DryRunProblem(http);
+        return Respond(http, await edits.RollbackAsync(request, changeId, ct), _ => null, created: false);
+    }
+
+    private IResult Respond(HttpContext http, EditReport report, Func<MeshState?, string?> tagAfter, bool created)
+    {
+        foreach (var failure in report.After.Failures)
+            log.LogError("after change: {Step} of {Subject} failed: {Reason}", failure.Step, LogText.Safe(failure.Subject), LogText.Safe(failure.Reason));
+        switch (report.Outcome)
         {
             case EditRefused refused:
                 return Problems.Status(refused.Kind switch
@@ -40,53 +43,20 @@ public sealed class EditRunner(MeshEditor editor, ProxyTracker proxies, ILogger<
             case EditUnchanged unchanged:
                 SetTag(http, tagAfter(unchanged.Mesh));
                 return Results.Json(new EditResult(false, null, []), ApiJson.Default.EditResult);
-            case EditPlanned planned:
-                return Results.Json(new EditResult(true, null, await WithProxiesAsync(planned.Plan, ct)), ApiJson.Default.EditResult);
+            case EditPlanned:
+                return Results.Json(new EditResult(true, null, report.Plan), ApiJson.Default.EditResult);
             case EditApplied applied:
-                await AfterApplyAsync(applied, ct);
                 SetTag(http, tagAfter(applied.Mesh));
-                var result = new EditResult(false, ChangeView.From(applied.Change), await WithProxiesAsync(applied.Plan, ct));
                 var createdNow = created && applied.Change.Services.All(s => s.Before is null) && (applied.Change.Services.Length > 0 || applied.Change.Lifecycle == MeshLifecycle.Created);
-                return Results.Json(result, ApiJson.Default.EditResult, statusCode: createdNow ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+                return Results.Json(new EditResult(false, ChangeView.From(applied.Change), report.Plan), ApiJson.Default.EditResult,
+                    statusCode: createdNow ? StatusCodes.Status201Created : StatusCodes.Status200OK);
             default:
                 throw new InvalidOperationException("unknown edit outcome");
         }
     }
 
-    private async Task AfterApplyAsync(EditApplied applied, CancellationToken ct)
-    {
-        try
-        {
-            if (configEvents is not null && applied.Events.Count > 0) await configEvents.PublishAsync(applied.Events, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            log.LogError(e, "config published events of change {ChangeId} not sent: {Reason}", applied.Change.Id, e.Message);
-        }
-        if (registry is null) return;
-        foreach (var service in applied.Change.Services.Where(RegistrationChanged))
-        {
-            try
-            {
-                await registry.SyncServiceAsync(new FleetId(applied.Change.Mesh, service.Name), service.After?.Service, ct);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                log.LogError(e, "registry sync of {Mesh}/{Service} after change {ChangeId} failed: {Reason}", applied.Change.Mesh, service.Name, applied.Change.Id, e.Message);
-            }
-        }
-    }
-
-    private static bool RegistrationChanged(ServiceChange change) =>
-        change.Before?.Service.Workload != change.After?.Service.Workload || change.Before?.Service.Port != change.After?.Service.Port;
-
-    private async Task<IReadOnlyList<FleetPlan>> WithProxiesAsync(IReadOnlyList<FleetPlan> plan, CancellationToken ct)
-    {
-        var counted = new List<FleetPlan>();
-        foreach (var fleet in plan)
-            counted.Add(FleetId.TryParse(fleet.Fleet, out var id) ? fleet with { Proxies = await proxies.CountProxiesAsync(id, ct) } : fleet);
-        return counted;
-    }
+    private static EditRequest? Request(HttpContext http, string mesh) =>
+        DryRun(http) is { } dryRun ? new EditRequest(mesh, http.Actor(), Reason(http), $"{http.Request.Method} {http.Request.Path}", dryRun) : null;
 
     private static void SetTag(HttpContext http, string? tag)
     {
@@ -95,6 +65,15 @@ public sealed class EditRunner(MeshEditor editor, ProxyTracker proxies, ILogger<
 
     private static string? Reason(HttpContext http) => http.Request.Headers[EditEndpoints.ReasonHeader].FirstOrDefault() is { Length: > 0 } reason ? reason : null;
 
-    internal static bool DryRun(HttpContext http) =>
-        http.Request.Query["dryRun"].FirstOrDefault() is { } value && (value.Length == 0 || bool.TryParse(value, out var parsed) && parsed);
+    /// <summary>?dryRun is true or false (any case), once; anything else is not a guess at what was meant, but a refusal. Null when invalid.</summary>
+    private static bool? DryRun(HttpContext http)
+    {
+        var values = http.Request.Query["dryRun"];
+        if (values.Count == 0) return false;
+        return values.Count == 1 && bool.TryParse(values[0], out var parsed) && values[0]!.Trim().Length == values[0]!.Length ? parsed : null;
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult DryRunProblem(HttpContext http) =>
+        Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("query", "$.dryRun",
+            $"must be true or false, once (got '{LogText.Safe(http.Request.Query["dryRun"].ToString())}')")]);
 }

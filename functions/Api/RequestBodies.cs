@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
+using Mesh.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mesh.Api;
 
@@ -41,7 +43,10 @@ public static class RequestBodies
         }
         try
         {
-            var value = JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type);
+            var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (StrictJson.FirstProblem(json, type) is { } problem)
+                return new(null, Problems.Invalid(StatusCodes.Status400BadRequest, "Malformed JSON", [new FieldError(resource, problem.Path, problem.Message)]));
+            var value = JsonSerializer.Deserialize(json, type);
             return value is null
                 ? new(null, Problems.Invalid(StatusCodes.Status400BadRequest, "Malformed JSON", [new FieldError(resource, "$", "the body is null; send a JSON object")]))
                 : new(value, null);
@@ -53,17 +58,6 @@ public static class RequestBodies
         }
     }
 
-    private static IResult TooLarge() =>
+    private static ProblemHttpResult TooLarge() =>
         Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an edit body may be at most {MaxBytes} bytes");
-}
-
-public static class Problems
-{
-    public static IResult Status(int status, string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: status);
-
-    /// <summary>RFC 9457 problem details whose "errors" name each offending field by resource and JSON path.</summary>
-    public static IResult Invalid(int status, string title, IReadOnlyList<FieldError> errors) =>
-        Results.Problem(title: title, statusCode: status,
-            detail: string.Join("; ", errors.Take(5).Select(e => $"{e.Resource} {e.Path}: {e.Message}")) + (errors.Count > 5 ? $"; and {errors.Count - 5} more" : ""),
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.ToArray() });
 }

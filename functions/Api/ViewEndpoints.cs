@@ -6,7 +6,9 @@ using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
-using Mesh.Core.Storage;
+using Mesh.Contracts.State;
+using Mesh.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mesh.Api;
 
@@ -76,7 +78,9 @@ public static class ViewEndpoints
             if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
             if (!state.Services.ContainsKey(service))
                 return Results.Problem(title: "Unknown service", detail: $"mesh '{mesh}' has no service '{service}'", statusCode: StatusCodes.Status404NotFound);
-            var url = new Uri(configuration["Xds:ControlPlaneUrl"] ?? $"{request.Scheme}://{request.Host}");
+            if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
+                return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
+                    "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
             var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
             var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
             var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
@@ -90,6 +94,6 @@ public static class ViewEndpoints
         return app;
     }
 
-    private static IResult NoMesh(string mesh) =>
-        Results.Problem(title: "Unknown mesh", detail: $"mesh '{mesh}' does not exist", statusCode: StatusCodes.Status404NotFound);
+    private static ProblemHttpResult NoMesh(string mesh) =>
+        Problems.NotFound("Unknown mesh", $"mesh '{mesh}' does not exist");
 }

@@ -3,6 +3,8 @@ using Mesh.Contracts.Xds;
 using Mesh.Core.Model;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
+using Mesh.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mesh.Api;
 
@@ -18,13 +20,18 @@ public static class XdsEndpoints
             DiscoveryRequest discovery;
             try
             {
+                if (request.ContentLength > MaxRequestBytes) return TooLarge();
                 using var body = new MemoryStream();
-                await request.Body.CopyToAsync(body, cancellationToken);
+                await new LimitedStream(request.Body, MaxRequestBytes).CopyToAsync(body, cancellationToken);
                 discovery = DiscoveryRequest.Parse(body.GetBuffer().AsSpan(0, (int)body.Length));
             }
             catch (JsonException e)
             {
                 return Problem(StatusCodes.Status400BadRequest, "Not a DiscoveryRequest", e.Message);
+            }
+            catch (LimitedStream.TooLargeException)
+            {
+                return TooLarge();
             }
             if (discovery.TypeUrl is { Length: > 0 } typeUrl && typeUrl != xdsType.TypeUrl())
                 return Problem(StatusCodes.Status400BadRequest, "Type mismatch", $"type_url '{typeUrl}' was posted to /v3/discovery:{type}");
@@ -53,5 +60,10 @@ public static class XdsEndpoints
         return app;
     }
 
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: status);
+    /// <summary>A DiscoveryRequest names at most a few thousand resources; far more than that is not a proxy.</summary>
+    public const int MaxRequestBytes = 1024 * 1024;
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) => Problems.Status(status, title, detail);
+
+    private static ProblemHttpResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a DiscoveryRequest may be at most {MaxRequestBytes} bytes");
 }

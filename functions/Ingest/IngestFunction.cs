@@ -2,12 +2,17 @@ using System.Text.Json;
 using Mesh.Contracts;
 using Mesh.Contracts.Events;
 using Mesh.Contracts.Sqs;
+using Mesh.Core.Pipeline;
+using Mesh.Hosting;
 
 namespace Mesh.Ingest;
 
 /// <summary>The Ingest function's services and its one route, so the local host can run it beside the Api.</summary>
 public static class IngestFunction
 {
+    /// <summary>An SQS batch holds at most 10 messages of 256 KB; a larger body is not one Lambda sends.</summary>
+    public const int MaxBodyBytes = 6 * 1024 * 1024;
+
     public static IServiceCollection AddIngestFunction(this IServiceCollection services, IConfiguration configuration)
     {
         // Bridge and host mode tasks publish ports on their container instance, whose address ECS events do not carry.
@@ -19,29 +24,60 @@ public static class IngestFunction
         services.AddSingleton<EksSliceMapper>();
         services.AddSingleton<EventMapper>();
         services.AddSingleton<BatchProcessor>();
+        services.AddMeshAuth();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(ContractsJson.Default));
         return services;
     }
 
-    /// <summary>POST /events: the SQS event as the Lambda Web Adapter delivers it; the partial batch response back.</summary>
-    public static IEndpointRouteBuilder MapIngestFunction(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// POST /events: what the Lambda Web Adapter delivers for a non-HTTP invocation. An SQS batch is ingested and
+    /// answered with its partial batch response; the scheduled rule's event runs the reconciler. In Lambda only the
+    /// adapter reaches this route; anywhere else (the local host) it needs an operator's token.
+    /// </summary>
+    public static IEndpointRouteBuilder MapIngestFunction(this IEndpointRouteBuilder app, IConfiguration configuration)
     {
-        app.MapPost("/events", async (HttpRequest request, BatchProcessor processor, CancellationToken cancellationToken) =>
+        var route = app.MapPost("/events", HandleEventsAsync).WithTags("ingest");
+        if (configuration["AWS_LAMBDA_FUNCTION_NAME"] is null) route.RequireAuthorization(Auth.OperatorPolicy);
+        return app;
+    }
+
+    private static async Task<IResult> HandleEventsAsync(HttpRequest request, BatchProcessor processor, Reconciler reconciler, ILogger<BatchProcessor> log,
+        CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+            return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an event may be at most {MaxBodyBytes} bytes");
+        JsonDocument document;
+        try
         {
+            document = await JsonDocument.ParseAsync(new LimitedStream(request.Body, MaxBodyBytes), cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            return Problems.Status(StatusCodes.Status400BadRequest, "Not an SQS event", e.Message);
+        }
+        catch (LimitedStream.TooLargeException)
+        {
+            return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an event may be at most {MaxBodyBytes} bytes");
+        }
+        using (document)
+        {
+            if (ScheduledEvent.Is(document.RootElement))
+            {
+                ReconcileLog.Write(log, await reconciler.ReconcileAsync(cancellationToken));
+                return TypedResults.Ok();
+            }
             SqsEvent? batch;
             try
             {
-                batch = await JsonSerializer.DeserializeAsync(request.Body, ContractsJson.Default.SqsEvent, cancellationToken);
+                batch = document.RootElement.Deserialize(ContractsJson.Default.SqsEvent);
             }
             catch (JsonException e)
             {
-                return Results.Problem(title: "Not an SQS event", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
+                return Problems.Status(StatusCodes.Status400BadRequest, "Not an SQS event", e.Message);
             }
             if (batch?.Records is null)
-                return Results.Problem(title: "Not an SQS event", detail: "the body has no Records array", statusCode: StatusCodes.Status400BadRequest);
-            var response = await processor.ProcessAsync(batch, cancellationToken);
-            return Results.Json(response, ContractsJson.Default.SqsBatchResponse);
-        });
-        return app;
+                return Problems.Status(StatusCodes.Status400BadRequest, "Not an SQS event", "the body has no Records array");
+            return TypedResults.Json(await processor.ProcessAsync(batch, cancellationToken), ContractsJson.Default.SqsBatchResponse);
+        }
     }
 }

@@ -8,5 +8,5 @@ builder.Services.AddIngestFunction(builder.Configuration);
 
 var app = builder.Build();
 app.UseMeshDefaults();
-app.MapIngestFunction();
+app.MapIngestFunction(app.Configuration);
 app.Run();

@@ -24,7 +24,7 @@ public static class LocalPipeline
         var app = builder.Build();
         app.UseMeshDefaults();
         app.UseStatusCodePages();
-        app.MapIngestFunction();
+        app.MapIngestFunction(app.Configuration);
         app.MapApiFunction();
         return app;
     }

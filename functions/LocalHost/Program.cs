@@ -13,13 +13,25 @@ foreach (var file in new[] { databasePath, databasePath + "-wal", databasePath +
 // Writes need a caller: unless tokens are configured, a fresh one for "local-operator" goes to .local/token.
 var tokenPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, "token");
 var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-var configuresTokens = args.Any(a => a.StartsWith("--Auth:Tokens:", StringComparison.Ordinal));
-if (!configuresTokens) await File.WriteAllTextAsync(tokenPath, token);
+var configuredToken = args.Where(a => a.StartsWith("--Auth:Tokens:", StringComparison.Ordinal)).Select(a => OptionValue(args, a)).FirstOrDefault();
+var configuresTokens = configuredToken is not null;
+if (!configuresTokens)
+{
+    // Readable by its owner only: it lets anyone who reads it change the mesh.
+    File.Delete(tokenPath);
+    var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+    if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    await using var file = new FileStream(tokenPath, options);
+    await file.WriteAsync(System.Text.Encoding.ASCII.GetBytes(token));
+}
+var urls = OptionValue(args, "--urls") ?? "http://127.0.0.1:8080";
 
 var settings = LocalPipeline.ContainerInstanceSettings(samples)
     .Append(new("Store:SqlitePath", databasePath))
     .Concat(configuresTokens ? [] : [new KeyValuePair<string, string?>("Auth:Tokens:local-operator", token)])
-    .Append(new("urls", OptionValue(args, "--urls") ?? "http://127.0.0.1:8080"));
+    .Append(new("urls", urls))
+    // Bootstraps name this address, never the Host header a request happened to carry.
+    .Append(new("Xds:ControlPlaneUrl", urls.Split(';')[0].Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)));
 var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings, Console.Out);
 await app.StartAsync();
 var address = new Uri(app.Urls.First());
@@ -29,6 +41,7 @@ Console.WriteLine(samples.Story);
 Console.WriteLine();
 
 using var http = new HttpClient { BaseAddress = address };
+http.DefaultRequestHeaders.Authorization = new("Bearer", configuredToken ?? token);
 await new SampleReplay(app, http, Console.Out).RunAsync(samples, app.Lifetime.ApplicationStopping);
 if (args.Contains("--exit")) await app.StopAsync();
 else await app.WaitForShutdownAsync();

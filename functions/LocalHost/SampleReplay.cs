@@ -41,7 +41,7 @@ public sealed class SampleReplay(WebApplication app, HttpClient http, TextWriter
     private async Task SeedAsync(SampleFile samples, CancellationToken cancellationToken)
     {
         var desired = app.Services.GetRequiredService<IDesiredStateStore>();
-        var publisher = app.Services.GetRequiredService<FleetPublisher>();
+        var publisher = app.Services.GetRequiredService<Mesh.Core.Publishing.FleetPublisher>();
         var log = app.Services.GetRequiredService<ILogger<BatchProcessor>>();
         output.WriteLine($"Seeding {samples.DesiredState.Services.Count} services from samples.json:");
         await desired.PutServicesAsync(samples.DesiredState.Services, cancellationToken);

@@ -9,7 +9,7 @@ using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
-using Mesh.Core.Storage;
+using Mesh.Contracts.State;
 
 namespace Mesh.Adapters.DynamoDb;
 
@@ -60,6 +60,8 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         item["terminal"] = new AttributeValue { BOOL = observation.Terminal };
         item["revision"] = Number((expectedRevision ?? 0) + 1);
         item["body"] = new AttributeValue { S = JsonSerializer.Serialize(observation, StateJson.Default.SourceObservation) };
+        item["gsi1pk"] = S($"SRC#{observation.SourceId}");
+        item["gsi1sk"] = S($"WL#{observation.Workload.Value}");
         if (observation.Terminal) item[TtlAttribute] = Number(clock.GetUtcNow().Add(TombstoneLifetime).ToUnixTimeSeconds());
         var request = new PutItemRequest { TableName = tableName, Item = item };
         if (expectedRevision is { } expected)
@@ -80,6 +82,24 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         {
             return false;
         }
+    }
+
+    /// <summary>From the index (eventually consistent): a moved slice's old entry is emptied at the latest by the next event of the slice.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> ListBySourceAsync(string sourceId, CancellationToken cancellationToken)
+    {
+        var keys = await QueryAsync(new QueryRequest
+        {
+            TableName = tableName,
+            IndexName = Gsi,
+            KeyConditionExpression = "gsi1pk = :pk",
+            ExpressionAttributeValues = new() { [":pk"] = S($"SRC#{sourceId}") },
+        }, cancellationToken);
+        var entries = new List<LedgerEntry>();
+        foreach (var key in keys)
+        {
+            if (key["gsi1sk"].S is { Length: > 3 } workload && await GetAsync(new WorkloadKey(workload[3..]), sourceId, cancellationToken) is { } entry) entries.Add(entry);
+        }
+        return entries;
     }
 
     /// <summary>One consistent Query per workload partition, a few at a time.</summary>
@@ -106,6 +126,9 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
 
     // ---- desired state ----
 
+    /// <summary>A DynamoDB transaction takes at most 100 items: a change carries at most 50 services.</summary>
+    public int MaxServicesPerChange => 50;
+
     public async Task<IReadOnlyList<string>> ListMeshesAsync(CancellationToken cancellationToken)
     {
         var items = await QueryAsync(new QueryRequest
@@ -131,7 +154,7 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         if (items.FirstOrDefault(i => i["sk"].S == MetaKey) is not { } meta) return null;
         var services = items.Where(i => i["sk"].S.StartsWith("SVC#", StringComparison.Ordinal))
             .Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.StoredService)!.ToDefinition());
-        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture));
+        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture), meta["generation"].S);
     }
 
     /// <summary>
@@ -142,19 +165,20 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     {
         var pk = $"MESH#{change.Mesh}";
         var items = new List<TransactWriteItem>();
-        var expected = new Dictionary<string, AttributeValue> { [":expected"] = Number(change.Revision - 1) };
+        var expected = new Dictionary<string, AttributeValue> { [":expected"] = Number(change.Revision - 1), [":generation"] = S(change.Generation) };
+        const string guard = "revision = :expected AND generation = :generation";
         switch (change)
         {
             case { Lifecycle: MeshLifecycle.Deleted }:
-                items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key(pk, MetaKey), ConditionExpression = "revision = :expected", ExpressionAttributeValues = expected } });
+                items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key(pk, MetaKey), ConditionExpression = guard, ExpressionAttributeValues = expected } });
                 items.Add(new TransactWriteItem { Delete = new Delete { TableName = tableName, Key = Key("MESHES", change.Mesh) } });
                 break;
             case { Revision: 1 }:
-                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, 1), ConditionExpression = "attribute_not_exists(pk)" } });
+                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, 1, change.Generation), ConditionExpression = "attribute_not_exists(pk)" } });
                 items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Key("MESHES", change.Mesh) } });
                 break;
             default:
-                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, change.Revision), ConditionExpression = "revision = :expected", ExpressionAttributeValues = expected } });
+                items.Add(new TransactWriteItem { Put = new Put { TableName = tableName, Item = Meta(pk, change.Revision, change.Generation), ConditionExpression = guard, ExpressionAttributeValues = expected } });
                 break;
         }
         foreach (var service in change.Services)
@@ -279,13 +303,15 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     /// Writes the snapshot's chunks (immutable and content-addressed, so a retry or a racing writer writes the same
     /// bytes), then moves the head under its sequence guard. Until the head moves, nothing refers to the chunks.
     /// </summary>
-    public async Task<bool> TryCommitAsync(FleetSnapshot snapshot, long expectedSequence, DateTimeOffset committedAt, CancellationToken cancellationToken)
+    public async Task<bool> TryCommitAsync(FleetSnapshot snapshot, long expectedSequence, MeshStamp compiledFrom, DateTimeOffset committedAt, CancellationToken cancellationToken)
     {
         await WriteChunksAsync(snapshot, cancellationToken);
         var head = Key($"MESH#{snapshot.Fleet.Mesh}", $"HEAD#{snapshot.Fleet.Service}");
         head["sequence"] = Number(expectedSequence + 1);
         head["version"] = S(snapshot.Version);
         head["committedAt"] = S(committedAt.ToString("O", CultureInfo.InvariantCulture));
+        head["compiledGeneration"] = S(compiledFrom.Generation);
+        head["compiledRevision"] = Number(compiledFrom.Revision);
         var request = new PutItemRequest { TableName = tableName, Item = head };
         if (expectedSequence == 0)
         {
@@ -337,7 +363,6 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     // ---- proxy polls ----
 
     /// <summary>A proxy gone this long is forgotten.</summary>
-    public static readonly TimeSpan PollLifetime = TimeSpan.FromDays(1);
 
     public async Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken)
     {
@@ -355,7 +380,7 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         if (poll.Served is { } served) item["served"] = S(served);
         if (poll.Rejected is { } rejected) item["rejected"] = S(rejected);
         item["at"] = S(poll.At.ToString("O", CultureInfo.InvariantCulture));
-        item[TtlAttribute] = Number(poll.At.Add(PollLifetime).ToUnixTimeSeconds());
+        item[TtlAttribute] = Number(poll.At.Add(IProxyStatusStore.PollLifetime).ToUnixTimeSeconds());
         await client.PutItemAsync(new PutItemRequest { TableName = tableName, Item = item }, cancellationToken);
     }
 
@@ -415,7 +440,15 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         catch (ResourceNotFoundException)
         {
         }
-        await client.CreateTableAsync(TableDefinition(tableName), cancellationToken);
+        try
+        {
+            await client.CreateTableAsync(TableDefinition(tableName), cancellationToken);
+        }
+        catch (ResourceInUseException)
+        {
+            // Another process created it between our look and our create: it exists, which is all we wanted.
+            return;
+        }
         await client.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
         {
             TableName = tableName,
@@ -468,7 +501,8 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         new FleetId(mesh, item["sk"].S["HEAD#".Length..]),
         long.Parse(item["sequence"].N, CultureInfo.InvariantCulture),
         item["version"].S,
-        DateTimeOffset.Parse(item["committedAt"].S, CultureInfo.InvariantCulture));
+        DateTimeOffset.Parse(item["committedAt"].S, CultureInfo.InvariantCulture),
+        new MeshStamp(item["compiledGeneration"].S, long.Parse(item["compiledRevision"].N, CultureInfo.InvariantCulture)));
 
     private Dictionary<string, AttributeValue> ChangeItem(ChangeRecord change)
     {
@@ -477,10 +511,11 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         return item;
     }
 
-    private static Dictionary<string, AttributeValue> Meta(string pk, long revision)
+    private static Dictionary<string, AttributeValue> Meta(string pk, long revision, string generation)
     {
         var item = Key(pk, MetaKey);
         item["revision"] = Number(revision);
+        item["generation"] = S(generation);
         return item;
     }
 

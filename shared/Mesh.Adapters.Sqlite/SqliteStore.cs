@@ -6,7 +6,7 @@ using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
-using Mesh.Core.Storage;
+using Mesh.Contracts.State;
 using Microsoft.Data.Sqlite;
 
 namespace Mesh.Adapters.Sqlite;
@@ -20,10 +20,10 @@ public sealed class SqliteStore : IMeshStore
     private const string Schema = """
         PRAGMA journal_mode = WAL;
         CREATE TABLE IF NOT EXISTS endpoint_sources (
-            source_id TEXT PRIMARY KEY, workload TEXT NOT NULL, version INTEGER NOT NULL,
-            terminal INTEGER NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL);
+            source_id TEXT NOT NULL, workload TEXT NOT NULL, version INTEGER NOT NULL,
+            terminal INTEGER NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (source_id, workload));
         CREATE INDEX IF NOT EXISTS endpoint_sources_live ON endpoint_sources (workload) WHERE terminal = 0;
-        CREATE TABLE IF NOT EXISTS meshes (name TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS meshes (name TEXT PRIMARY KEY, revision INTEGER NOT NULL, generation TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS changes (mesh TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (mesh, id));
         CREATE TABLE IF NOT EXISTS proxy_polls (
             fleet TEXT NOT NULL, node TEXT NOT NULL, type TEXT NOT NULL, names TEXT NOT NULL,
@@ -37,7 +37,8 @@ public sealed class SqliteStore : IMeshStore
             hash TEXT NOT NULL, name TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (hash, name)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS fleet_heads (
             fleet TEXT PRIMARY KEY, mesh TEXT NOT NULL, service TEXT NOT NULL,
-            sequence INTEGER NOT NULL, version TEXT NOT NULL, committed_at TEXT NOT NULL);
+            sequence INTEGER NOT NULL, version TEXT NOT NULL, committed_at TEXT NOT NULL,
+            compiled_generation TEXT NOT NULL, compiled_revision INTEGER NOT NULL);
         """;
 
     private const int MaxRememberedResources = 500_000;
@@ -80,12 +81,11 @@ public sealed class SqliteStore : IMeshStore
         var sql = expectedRevision is null
             ? """
               INSERT INTO endpoint_sources (source_id, workload, version, terminal, revision, body)
-              VALUES ($id, $workload, $version, $terminal, 1, $body) ON CONFLICT (source_id) DO NOTHING
+              VALUES ($id, $workload, $version, $terminal, 1, $body) ON CONFLICT (source_id, workload) DO NOTHING
               """
             : """
-              UPDATE endpoint_sources SET workload = $workload, version = $version, terminal = $terminal,
-                  revision = revision + 1, body = $body
-              WHERE source_id = $id AND revision = $expected
+              UPDATE endpoint_sources SET version = $version, terminal = $terminal, revision = revision + 1, body = $body
+              WHERE source_id = $id AND workload = $workload AND revision = $expected
               """;
         await using var command = Command(connection, sql,
             ("$id", observation.SourceId), ("$workload", observation.Workload.Value), ("$version", observation.Version),
@@ -109,7 +109,20 @@ public sealed class SqliteStore : IMeshStore
         return live.ToDictionary(p => p.Key, p => (IReadOnlyList<SourceObservation>)p.Value);
     }
 
+    public async Task<IReadOnlyList<LedgerEntry>> ListBySourceAsync(string sourceId, CancellationToken cancellationToken)
+    {
+        await using var connection = Connect();
+        await using var command = Command(connection, "SELECT body, revision FROM endpoint_sources WHERE source_id = $id ORDER BY workload", ("$id", sourceId));
+        var entries = new List<LedgerEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) entries.Add(new LedgerEntry(ReadObservation(reader.GetString(0)), reader.GetInt64(1)));
+        return entries;
+    }
+
     // ---- desired state ----
+
+    /// <summary>SQLite has no transaction limit that matters here.</summary>
+    public int MaxServicesPerChange => 1000;
 
     public async Task<IReadOnlyList<string>> ListMeshesAsync(CancellationToken cancellationToken)
     {
@@ -125,16 +138,23 @@ public sealed class SqliteStore : IMeshStore
     {
         await using var connection = Connect();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var revisionCommand = Command(connection, "SELECT revision FROM meshes WHERE name = $mesh", ("$mesh", mesh));
-        if (await revisionCommand.ExecuteScalarAsync(cancellationToken) is not long revision) return null;
-        // Every write to a mesh's services moves its revision, so a mesh read at this revision is this mesh.
-        if (_meshes.TryGetValue(mesh, out var cached) && cached.Revision == revision) return cached;
+        await using var revisionCommand = Command(connection, "SELECT revision, generation FROM meshes WHERE name = $mesh", ("$mesh", mesh));
+        long revision;
+        string generation;
+        await using (var meta = await revisionCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await meta.ReadAsync(cancellationToken)) return null;
+            (revision, generation) = (meta.GetInt64(0), meta.GetString(1));
+        }
+        // Every write to a mesh's services moves its revision, and a mesh created again has a new generation: a mesh
+        // read at this generation and revision is this mesh.
+        if (_meshes.TryGetValue(mesh, out var cached) && cached.Revision == revision && cached.Generation == generation) return cached;
         await using var command = Command(connection, "SELECT body FROM services WHERE mesh = $mesh", ("$mesh", mesh));
         var services = new List<ServiceDefinition>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.StoredService)!.ToDefinition());
-        return _meshes[mesh] = new MeshState(mesh, services, revision);
+        return _meshes[mesh] = new MeshState(mesh, services, revision, generation);
     }
 
     public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)
@@ -143,11 +163,12 @@ public sealed class SqliteStore : IMeshStore
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var guard = change switch
         {
-            { Lifecycle: MeshLifecycle.Deleted } => "DELETE FROM meshes WHERE name = $mesh AND revision = $expected",
-            { Revision: 1 } => "INSERT INTO meshes (name, revision) VALUES ($mesh, 1) ON CONFLICT (name) DO NOTHING",
-            _ => "UPDATE meshes SET revision = $revision WHERE name = $mesh AND revision = $expected",
+            { Lifecycle: MeshLifecycle.Deleted } => "DELETE FROM meshes WHERE name = $mesh AND revision = $expected AND generation = $generation",
+            { Revision: 1 } => "INSERT INTO meshes (name, revision, generation) VALUES ($mesh, 1, $generation) ON CONFLICT (name) DO NOTHING",
+            _ => "UPDATE meshes SET revision = $revision WHERE name = $mesh AND revision = $expected AND generation = $generation",
         };
-        await using (var command = Command(connection, guard, ("$mesh", change.Mesh), ("$revision", change.Revision), ("$expected", change.Revision - 1)))
+        await using (var command = Command(connection, guard, ("$mesh", change.Mesh), ("$revision", change.Revision), ("$expected", change.Revision - 1),
+            ("$generation", change.Generation)))
         {
             if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
@@ -219,7 +240,7 @@ public sealed class SqliteStore : IMeshStore
     public async Task<SnapshotHead?> GetHeadAsync(FleetId fleet, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, "SELECT mesh, service, sequence, version, committed_at FROM fleet_heads WHERE fleet = $fleet", ("$fleet", fleet.ToString()));
+        await using var command = Command(connection, "SELECT mesh, service, sequence, version, committed_at, compiled_generation, compiled_revision FROM fleet_heads WHERE fleet = $fleet", ("$fleet", fleet.ToString()));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadHead(reader) : null;
     }
@@ -227,7 +248,7 @@ public sealed class SqliteStore : IMeshStore
     public async Task<IReadOnlyList<SnapshotHead>> ListHeadsAsync(string mesh, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
-        await using var command = Command(connection, "SELECT mesh, service, sequence, version, committed_at FROM fleet_heads WHERE mesh = $mesh ORDER BY service", ("$mesh", mesh));
+        await using var command = Command(connection, "SELECT mesh, service, sequence, version, committed_at, compiled_generation, compiled_revision FROM fleet_heads WHERE mesh = $mesh ORDER BY service", ("$mesh", mesh));
         var heads = new List<SnapshotHead>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) heads.Add(ReadHead(reader));
@@ -257,7 +278,7 @@ public sealed class SqliteStore : IMeshStore
     /// One transaction: the resource bodies not stored yet (content-addressed, so a fleet's next version and every
     /// fleet calling the same backend add only what differs), the manifest, and the head under its sequence guard.
     /// </summary>
-    public async Task<bool> TryCommitAsync(FleetSnapshot snapshot, long expectedSequence, DateTimeOffset committedAt, CancellationToken cancellationToken)
+    public async Task<bool> TryCommitAsync(FleetSnapshot snapshot, long expectedSequence, MeshStamp compiledFrom, DateTimeOffset committedAt, CancellationToken cancellationToken)
     {
         await using var connection = Connect();
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -284,15 +305,17 @@ public sealed class SqliteStore : IMeshStore
         }
         var sql = expectedSequence == 0
             ? """
-              INSERT INTO fleet_heads (fleet, mesh, service, sequence, version, committed_at)
-              VALUES ($fleet, $mesh, $service, 1, $version, $at) ON CONFLICT (fleet) DO NOTHING
+              INSERT INTO fleet_heads (fleet, mesh, service, sequence, version, committed_at, compiled_generation, compiled_revision)
+              VALUES ($fleet, $mesh, $service, 1, $version, $at, $generation, $revision) ON CONFLICT (fleet) DO NOTHING
               """
             : """
-              UPDATE fleet_heads SET sequence = sequence + 1, version = $version, committed_at = $at
+              UPDATE fleet_heads SET sequence = sequence + 1, version = $version, committed_at = $at,
+                  compiled_generation = $generation, compiled_revision = $revision
               WHERE fleet = $fleet AND sequence = $expected
               """;
         await using var head = Command(connection, sql, ("$fleet", fleet), ("$mesh", snapshot.Fleet.Mesh), ("$service", snapshot.Fleet.Service),
-            ("$version", snapshot.Version), ("$at", committedAt.ToString("O")), ("$expected", expectedSequence));
+            ("$version", snapshot.Version), ("$at", committedAt.ToString("O")), ("$expected", expectedSequence),
+            ("$generation", compiledFrom.Generation), ("$revision", compiledFrom.Revision));
         if (await head.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -329,6 +352,10 @@ public sealed class SqliteStore : IMeshStore
             ("$fleet", poll.Key.Fleet.ToString()), ("$node", poll.Key.NodeId), ("$type", poll.Key.Type.PathName()), ("$names", poll.Key.Names),
             ("$reported", poll.Reported), ("$served", poll.Served), ("$rejected", poll.Rejected), ("$at", poll.At.ToString("O")));
         await command.ExecuteNonQueryAsync(cancellationToken);
+        // Polls expire as DynamoDB's do (its TTL), so nodes that stopped polling do not pile up.
+        await using var expire = Command(connection, "DELETE FROM proxy_polls WHERE fleet = $fleet AND at < $cutoff",
+            ("$fleet", poll.Key.Fleet.ToString()), ("$cutoff", (poll.At - IProxyStatusStore.PollLifetime).ToString("O")));
+        await expire.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken)
@@ -380,5 +407,5 @@ public sealed class SqliteStore : IMeshStore
 
     private static SnapshotHead ReadHead(SqliteDataReader reader) => new(
         new FleetId(reader.GetString(0), reader.GetString(1)), reader.GetInt64(2), reader.GetString(3),
-        DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture));
+        DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture), new MeshStamp(reader.GetString(5), reader.GetInt64(6)));
 }

@@ -4,11 +4,13 @@ using Mesh.Contracts.Sqs;
 
 namespace Mesh.Contracts;
 
-/// <summary>Source-generated serialization for every wire record: tolerant readers (unknown fields ignored, names matched case-insensitively).</summary>
+/// <summary>
+/// Source-generated serialization for every wire record: tolerant readers (unknown fields ignored, names matched
+/// case-insensitively), but numbers are numbers: a detail.version sent as a string is not an ECS event.
+/// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     PropertyNameCaseInsensitive = true,
-    NumberHandling = JsonNumberHandling.AllowReadingFromString,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SqsEvent))]
 [JsonSerializable(typeof(SqsBatchResponse))]

@@ -6,13 +6,18 @@ using Mesh.Adapters.Aws;
 using Mesh.Adapters.DynamoDb;
 using Mesh.Adapters.Sqlite;
 using Mesh.Core.Compile;
+using Mesh.Core.Editing;
 using Mesh.Core.Pipeline;
+using Mesh.Core.Publishing;
+using Mesh.Core.Resilience;
+using Mesh.Core.Serving;
 using Mesh.Core.Ports;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -41,8 +46,18 @@ public static class MeshHosting
         services.AddSingleton<IProxyStatusStore>(store);
         services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds")));
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => GuardedRetry.Default(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SnapshotCache>();
+        services.AddSingleton<ProxyTracker>();
+        services.AddSingleton<ConvergenceQueries>();
         services.AddSingleton<FleetPublisher>();
         services.AddSingleton<EndpointRecorder>();
+        services.AddSingleton<AfterCommit>();
+        services.AddSingleton<EndpointIngest>();
+        services.AddSingleton<Reconciler>();
+        services.AddSingleton<MeshEditor>();
+        services.AddSingleton<MeshEdits>();
+        services.AddHostedService<ReconcileAtStartup>();
         services.AddAwsIntegrations(configuration);
         services.AddProblemDetails();
         return services;
@@ -66,7 +81,6 @@ public static class MeshHosting
         {
             var client = AwsClient(AwsJsonService.EventBridge(Required(region, "AWS_REGION"), Url(configuration["Events:ServiceUrl"])));
             services.AddSingleton<IConfigEventSink>(new EventBridgeSink(client, bus, configuration["Events:Source"] ?? EventBridgeSink.DefaultSource));
-            services.AddSingleton<ConfigEventNotifier>();
         }
         return services;
     }
@@ -82,6 +96,13 @@ public static class MeshHosting
     /// <summary>What every function serves besides its own routes: forwarded headers, problem details for unhandled errors, and /healthz.</summary>
     public static WebApplication UseMeshDefaults(this WebApplication app)
     {
+        // Configuration and views are per caller and change at any time; none of it is to be cached or sniffed.
+        app.Use((context, next) =>
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.CacheControl = "no-store";
+            return next(context);
+        });
         // Behind API Gateway the Lambda Web Adapter (on loopback, a known proxy) passes X-Forwarded-Proto: https,
         // so URLs the API writes (a bootstrap's control plane address) are the ones callers used.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
@@ -93,6 +114,7 @@ public static class MeshHosting
     /// <summary>JSON lines in Lambda (CloudWatch parses them); one readable line per decision elsewhere.</summary>
     public static WebApplicationBuilder UseMeshLogging(this WebApplicationBuilder builder)
     {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Logging.ClearProviders();
         if (builder.Configuration["AWS_LAMBDA_FUNCTION_NAME"] is not null)
             builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
@@ -132,6 +154,7 @@ public static class MeshHosting
             InboundPort = int.TryParse(section["InboundPort"], CultureInfo.InvariantCulture, out var inbound) ? inbound : defaults.InboundPort,
             OutboundPort = int.TryParse(section["OutboundPort"], CultureInfo.InvariantCulture, out var outbound) ? outbound : defaults.OutboundPort,
             TrustDomain = section["TrustDomain"] ?? defaults.TrustDomain,
+            MaxTrackedProxiesPerFleet = int.TryParse(section["MaxTrackedProxiesPerFleet"], CultureInfo.InvariantCulture, out var tracked) ? tracked : defaults.MaxTrackedProxiesPerFleet,
             Tls = new MeshTlsFiles
             {
                 CertificateChain = section["Tls:CertificateChain"] ?? defaults.Tls.CertificateChain,

@@ -3,6 +3,7 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Mesh.Core.Compile;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Model;
 
 namespace Mesh.Benchmarks;
 

@@ -10,6 +10,7 @@ using Mesh.Core.Ports;
 using Mesh.LocalHost;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Mesh.Core.Publishing;
 
 namespace Mesh.Benchmarks;
 

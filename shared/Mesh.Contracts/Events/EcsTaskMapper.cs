@@ -22,6 +22,7 @@ public sealed class EcsTaskMapper(Func<string, string?> containerInstanceAddress
         if (cluster is null) return new MalformedEvent("detail.clusterArn is missing or not a cluster ARN", context);
         if (task.Version is not { } version) return new MalformedEvent("detail.version is missing; task events cannot be ordered without it", context);
         if (task.LastStatus is not { } lastStatus) return new MalformedEvent("detail.lastStatus is missing", context);
+        if (NullIn(task) is { } nullField) return new MalformedEvent($"{nullField} is null: an ECS event never holds one, so this is not one", context);
         if (task.Group is not { } group || !group.StartsWith("service:", StringComparison.Ordinal))
             return new AcknowledgedEvent($"task {taskId} is not part of a service (group '{task.Group}')", context);
 
@@ -52,6 +53,23 @@ public sealed class EcsTaskMapper(Func<string, string?> containerInstanceAddress
         }, context);
     }
 
+    /// <summary>The first list element that is null, by its path; null when there is none.</summary>
+    private static string? NullIn(EcsTaskStateChange task)
+    {
+        for (var a = 0; a < (task.Attachments?.Count ?? 0); a++)
+        {
+            if (task.Attachments![a] is not { } attachment) return $"detail.attachments[{a}]";
+            if (Nulls.FirstIndex(attachment.Details) is { } d) return $"detail.attachments[{a}].details[{d}]";
+        }
+        for (var c = 0; c < (task.Containers?.Count ?? 0); c++)
+        {
+            if (task.Containers![c] is not { } container) return $"detail.containers[{c}]";
+            if (Nulls.FirstIndex(container.NetworkInterfaces) is { } n) return $"detail.containers[{c}].networkInterfaces[{n}]";
+            if (Nulls.FirstIndex(container.NetworkBindings) is { } b) return $"detail.containers[{c}].networkBindings[{b}]";
+        }
+        return null;
+    }
+
     private static EndpointHealth Health(string lastStatus, EcsTaskStateChange task)
     {
         if ("STOPPED".Equals(task.DesiredStatus, StringComparison.OrdinalIgnoreCase) || DrainingStatuses.Contains(lastStatus))
@@ -68,16 +86,17 @@ public sealed class EcsTaskMapper(Func<string, string?> containerInstanceAddress
     /// <summary>awsvpc: the ENI's address and no ports (the service's port). Bridge/host: the instance's address and host ports.</summary>
     private (string? Address, ImmutableArray<EndpointPort> Ports) Network(EcsTaskStateChange task)
     {
-        var eniAddress = task.Attachments?
+        var containers = task.Containers?.OfType<EcsContainer>().ToList() ?? [];
+        var eniAddress = task.Attachments?.OfType<EcsAttachment>()
             .Where(a => a.Type is not null && (a.Type.Equals("eni", StringComparison.OrdinalIgnoreCase) || a.Type.Equals("ElasticNetworkInterface", StringComparison.OrdinalIgnoreCase)))
-            .SelectMany(a => a.Details ?? [])
+            .SelectMany(a => a.Details?.OfType<EcsNameValue>() ?? [])
             .FirstOrDefault(d => "privateIPv4Address".Equals(d.Name, StringComparison.OrdinalIgnoreCase))?.Value
-            ?? task.Containers?.SelectMany(c => c.NetworkInterfaces ?? []).Select(n => n.PrivateIpv4Address ?? n.Ipv6Address).FirstOrDefault(a => !string.IsNullOrEmpty(a));
+            ?? containers.SelectMany(c => c.NetworkInterfaces?.OfType<EcsNetworkInterface>() ?? []).Select(n => n.PrivateIpv4Address ?? n.Ipv6Address).FirstOrDefault(a => !string.IsNullOrEmpty(a));
         if (!string.IsNullOrEmpty(eniAddress)) return (eniAddress, []);
 
-        var bindings = task.Containers?.SelectMany(c => c.NetworkBindings ?? [])
+        var bindings = containers.SelectMany(c => c.NetworkBindings?.OfType<EcsNetworkBinding>() ?? [])
             .Where(b => b.HostPort is > 0 && (b.Protocol is null || b.Protocol.Equals("tcp", StringComparison.OrdinalIgnoreCase)))
-            .ToList() ?? [];
+            .ToList();
         if (bindings.Count == 0) return (null, []);
         var ports = bindings.Select(b => new EndpointPort(null, b.ContainerPort, b.HostPort!.Value)).Distinct().ToImmutableArray();
         var specific = bindings.Select(b => b.BindIp).FirstOrDefault(ip => IPAddress.TryParse(ip, out var parsed)

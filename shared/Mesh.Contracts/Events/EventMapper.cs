@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mesh.Core.Endpoints;
+using Mesh.Core.Model;
 
 namespace Mesh.Contracts.Events;
 
@@ -62,6 +63,19 @@ internal static class Arn
     {
         var colon = taskDefinitionArn?.LastIndexOf(':') ?? -1;
         return colon >= 0 && taskDefinitionArn!.LastIndexOf('/') < colon ? taskDefinitionArn[(colon + 1)..] : "";
+    }
+}
+
+internal static class Nulls
+{
+    /// <summary>The index of the first null in a list an event carried, or null when it holds none.</summary>
+    public static int? FirstIndex<T>(IReadOnlyList<T?>? list) where T : class
+    {
+        for (var i = 0; i < (list?.Count ?? 0); i++)
+        {
+            if (list![i] is null) return i;
+        }
+        return null;
     }
 }
 

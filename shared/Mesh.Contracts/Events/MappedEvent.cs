@@ -1,4 +1,5 @@
 using Mesh.Core.Endpoints;
+using Mesh.Core.Model;
 
 namespace Mesh.Contracts.Events;
 

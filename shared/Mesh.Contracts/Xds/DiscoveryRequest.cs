@@ -16,7 +16,7 @@ public sealed record DiscoveryRequest(string VersionInfo, string? NodeId, string
         var node = Property(root, "node", "node");
         JsonElement? locality = node is { ValueKind: JsonValueKind.Object } n ? Property(n, "locality", "locality") : null;
         var names = Property(root, "resource_names", "resourceNames") is { ValueKind: JsonValueKind.Array } array
-            ? array.EnumerateArray().Select(e => e.GetString() ?? throw new JsonException("resource_names holds a non-string")).ToList()
+            ? array.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new JsonException("resource_names must hold only strings")).ToList()
             : [];
         return new DiscoveryRequest(
             String(root, "version_info", "versionInfo") ?? "",

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Model;
 
 namespace Mesh.Contracts.Xds;
 

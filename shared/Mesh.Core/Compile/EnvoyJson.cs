@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Model;
 
 namespace Mesh.Core.Compile;
 

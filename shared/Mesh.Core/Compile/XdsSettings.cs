@@ -21,6 +21,8 @@ public sealed record XdsSettings
     public MeshTlsFiles Tls { get; init; } = new();
     /// <summary>The certificate identity of a service: a SPIFFE ID in the URI SAN, as ACM PCA and cert-manager can issue.</summary>
     public string TrustDomain { get; init; } = "mesh.local";
+    /// <summary>Polls are unauthenticated: at most this many proxies of one fleet are tracked for convergence.</summary>
+    public int MaxTrackedProxiesPerFleet { get; init; } = 5000;
 }
 
 public sealed record MeshTlsFiles

@@ -1,5 +1,6 @@
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Resilience;
 
 namespace Mesh.Core.Editing;
 
@@ -8,20 +9,24 @@ public static class DesiredStateSeeding
 {
     public const string Actor = "seed";
 
-    public static async Task PutServicesAsync(this IDesiredStateStore store, IEnumerable<ServiceDefinition> services, CancellationToken cancellationToken)
+    public static Task PutServicesAsync(this IDesiredStateStore store, IEnumerable<ServiceDefinition> services, CancellationToken cancellationToken) =>
+        store.PutServicesAsync(services, GuardedRetry.Default(TimeProvider.System), TimeProvider.System, cancellationToken);
+
+    public static async Task PutServicesAsync(this IDesiredStateStore store, IEnumerable<ServiceDefinition> services, GuardedRetry retry, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
-        // DynamoDB transactions take at most 100 items: a change carries at most 50 services.
-        foreach (var mesh in services.GroupBy(s => s.Mesh, StringComparer.Ordinal).SelectMany(g => g.Chunk(50)))
+        foreach (var mesh in services.GroupBy(s => s.Mesh, StringComparer.Ordinal).SelectMany(g => g.Chunk(store.MaxServicesPerChange)))
         {
-            while (true)
+            await retry.RunAsync($"seeding mesh '{mesh[0].Mesh}'", async _ =>
             {
                 var current = await store.GetMeshAsync(mesh[0].Mesh, cancellationToken);
                 var revision = (current?.Revision ?? 0) + 1;
-                var at = DateTimeOffset.UtcNow;
+                var at = clock.GetUtcNow();
                 var change = new ChangeRecord
                 {
                     Id = ChangeIds.New(at, revision),
                     Mesh = mesh[0].Mesh,
+                    Generation = current?.Generation ?? MeshGenerations.New(at),
                     Revision = revision,
                     At = at,
                     Actor = Actor,
@@ -30,8 +35,8 @@ public static class DesiredStateSeeding
                     Services = [.. mesh.Select(s => new ServiceChange(s.Name,
                         current?.Services.GetValueOrDefault(s.Name) is { } before ? StoredService.From(before) : null, StoredService.From(s)))],
                 };
-                if (await store.TryApplyAsync(change, cancellationToken)) break;
-            }
+                return await store.TryApplyAsync(change, cancellationToken) ? change : null;
+            }, cancellationToken);
         }
     }
 }

@@ -1,7 +1,8 @@
 using Mesh.Core.Compile;
 using Mesh.Core.Model;
-using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Publishing;
+using Mesh.Core.Resilience;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 
@@ -33,8 +34,8 @@ public sealed record EditUnchanged(MeshState Mesh) : EditOutcome;
 /// <summary>A dry run: what applying would do to each affected fleet.</summary>
 public sealed record EditPlanned(IReadOnlyList<FleetPlan> Plan) : EditOutcome;
 
-/// <summary>Stored and published: the change record, what it did to each affected fleet, and the "Mesh Config Published" events of its commits.</summary>
-public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> Plan, MeshState? Mesh, IReadOnlyList<ConfigPublished> Events) : EditOutcome;
+/// <summary>Stored and published: the change record, what it did to each affected fleet, and each fleet's publish.</summary>
+public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> Plan, MeshState? Mesh, IReadOnlyList<PublishOutcome> Outcomes) : EditOutcome;
 
 /// <summary>
 /// Applies operator edits to a mesh: validates the whole proposed mesh, compiles every affected fleet from it
@@ -42,31 +43,19 @@ public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> P
 /// revision in one guarded write, and publishes. Losing the revision race to another operator re-reads the
 /// mesh and decides again, so an edit of another resource is kept, and a stale ETag is caught by the decision.
 /// </summary>
-public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapshots, FleetPublisher publisher, TimeProvider clock)
+public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapshots, FleetPublisher publisher, TimeProvider clock, GuardedRetry retry)
 {
-    private const int MaxAttempts = 8;
-
-    public async Task<EditOutcome> EditAsync(EditRequest request, Func<MeshState?, EditDecision> decide, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
+    public Task<EditOutcome> EditAsync(EditRequest request, Func<MeshState?, EditDecision> decide, CancellationToken cancellationToken) =>
+        retry.RunAsync($"mesh '{request.Mesh}'", async _ =>
         {
             var current = await desired.GetMeshAsync(request.Mesh, cancellationToken);
-            switch (decide(current))
+            return decide(current) switch
             {
-                case Refuse refuse:
-                    return new EditRefused(refuse.Kind, refuse.Detail);
-                case Propose proposal:
-                    var outcome = await TryProposalAsync(request, current, proposal, cancellationToken);
-                    if (outcome is not null) return outcome;
-                    if (attempt == MaxAttempts)
-                        throw new ConcurrencyConflictException($"mesh '{request.Mesh}' kept changing under this edit for {MaxAttempts} attempts");
-                    await Backoff.DelayAsync(attempt + 1, clock, cancellationToken);
-                    break;
-                default:
-                    throw new InvalidOperationException("unknown edit decision");
-            }
-        }
-    }
+                Refuse refuse => new EditRefused(refuse.Kind, refuse.Detail),
+                Propose proposal => await TryProposalAsync(request, current, proposal, cancellationToken),
+                _ => throw new InvalidOperationException("unknown edit decision"),
+            };
+        }, cancellationToken);
 
     /// <summary>Null when another change got to the mesh first.</summary>
     private async Task<EditOutcome?> TryProposalAsync(EditRequest request, MeshState? current, Propose proposal, CancellationToken cancellationToken)
@@ -80,13 +69,19 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
 
         if (proposal.Mesh is { } proposed)
         {
+            var exceeded = EditLimits.Exceeded(proposed, changes.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
+            if (exceeded.Count > 0) return new EditInvalid(exceeded);
             var errors = MeshValidator.NewErrors(current, proposed);
             if (errors.Count > 0) return new EditInvalid(errors);
         }
         var fleets = changes
             .SelectMany(c => (current?.FleetsAffectedByDefinition(c.Name) ?? []).Concat(proposal.Mesh?.FleetsAffectedByDefinition(c.Name) ?? []))
             .Distinct().Order(FleetOrder.Instance).ToList();
-        var previews = proposal.Mesh is null ? [] : await publisher.PreviewAsync(proposal.Mesh, fleets, cancellationToken);
+        var revision = (current?.Revision ?? 0) + 1;
+        var at = clock.GetUtcNow();
+        var generation = current is null || proposal.Lifecycle == MeshLifecycle.Created ? MeshGenerations.New(at) : current.Generation;
+        var stored = proposal.Mesh?.At(revision, generation);
+        var previews = stored is null ? [] : await publisher.PreviewAsync(stored, fleets, cancellationToken);
         var before = new Dictionary<FleetId, FleetSnapshot?>();
         foreach (var preview in previews)
             before[preview.Fleet] = preview.Head is { } head ? await snapshots.GetAsync(preview.Fleet, head.Version, cancellationToken) : null;
@@ -99,12 +94,11 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         if (request.DryRun)
             return new EditPlanned([.. previews.Select(p => FleetPlan.Between(p.Fleet, before[p.Fleet], (p.Result as Compiled)?.Snapshot))]);
 
-        var revision = (current?.Revision ?? 0) + 1;
-        var at = clock.GetUtcNow();
         var change = new ChangeRecord
         {
             Id = ChangeIds.New(at, revision),
             Mesh = request.Mesh,
+            Generation = generation,
             Revision = revision,
             At = at,
             Actor = request.Actor,
@@ -117,16 +111,10 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         if (!await desired.TryApplyAsync(change, cancellationToken)) return null;
 
         var outcomes = await publisher.CommitAsync(previews, cancellationToken);
-        foreach (var outcome in outcomes)
-        {
-            if (outcome.Snapshot is { } committed) snapshots.Remember(committed);
-        }
         var published = outcomes.Select(o => new PublishedVersion(o.Fleet.ToString(), o.Status.ToString(), o.Version, o.PreviousVersion)).ToList();
         await desired.RecordPublishedAsync(change.Mesh, change.Id, published, cancellationToken);
         var plan = outcomes.Select(o => FleetPlan.Between(o.Fleet, before.GetValueOrDefault(o.Fleet), o.Snapshot)).ToList();
-        var stored = proposal.Mesh is null ? null : new MeshState(request.Mesh, proposal.Mesh.Services.Values, revision);
-        var events = outcomes.Select(o => ConfigEvents.Of(o, before.GetValueOrDefault(o.Fleet), $"change {change.Id} by {change.Actor}", at)).OfType<ConfigPublished>().ToList();
-        return new EditApplied(change with { Published = [.. published] }, plan, stored, events);
+        return new EditApplied(change with { Published = [.. published] }, plan, stored, outcomes);
     }
 
     private static StoredService? Stored(MeshState? mesh, string service) =>

@@ -169,7 +169,9 @@ public static partial class MeshValidator
             if (route.Targets.Take(t).Any(other => other.Subset == target.Subset))
                 errors.Add($"{at}.targets[{t}].subset", "targets the same subset as an earlier target");
         }
-        if (route.Targets.Sum(t => t.Weight) != 100) errors.Add($"{at}.targets", $"weights must add up to 100, not {route.Targets.Sum(t => t.Weight)}");
+        // Summed as long: two weights of int.MaxValue must be refused, not overflow.
+        var total = route.Targets.Sum(t => (long)t.Weight);
+        if (total != 100) errors.Add($"{at}.targets", $"weights must add up to 100, not {total}");
     }
 
     private static void ValidateRetry(RetryPolicy retry, RouteRule route, string at, Errors errors)

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
-using Mesh.Core.Storage;
 
 namespace Mesh.Core.Editing;
 
@@ -14,13 +13,13 @@ public static class ResourceTags
     public static string Mesh(MeshState mesh) => Quote($"r{mesh.Revision}");
 
     public static string Service(ServiceDefinition service) =>
-        Of(JsonSerializer.SerializeToUtf8Bytes(service, StateJson.Default.ServiceDefinition));
+        Of(JsonSerializer.SerializeToUtf8Bytes(service, CanonicalJson.Default.ServiceDefinition));
 
     public static string Routes(ServiceDefinition service) =>
-        Of(JsonSerializer.SerializeToUtf8Bytes(new RouteTable { Routes = service.Routes }, StateJson.Default.RouteTable));
+        Of(JsonSerializer.SerializeToUtf8Bytes(new RouteTable { Routes = service.Routes }, CanonicalJson.Default.RouteTable));
 
     public static string Policy(ServiceDefinition service) =>
-        Of(JsonSerializer.SerializeToUtf8Bytes(service.Policy, StateJson.Default.ServicePolicy));
+        Of(JsonSerializer.SerializeToUtf8Bytes(service.Policy, CanonicalJson.Default.ServicePolicy));
 
     private static string Of(byte[] json) => Quote(ContentHash.Of(json)[..16]);
 

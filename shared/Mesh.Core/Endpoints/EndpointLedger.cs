@@ -1,3 +1,5 @@
+using Mesh.Core.Model;
+
 namespace Mesh.Core.Endpoints;
 
 public enum LedgerVerdict

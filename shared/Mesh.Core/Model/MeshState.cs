@@ -8,10 +8,11 @@ public sealed class MeshState
 {
     private readonly Lazy<FrozenDictionary<string, ImmutableArray<string>>> _callers;
 
-    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0)
+    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0, string generation = "")
     {
         Name = name;
         Revision = revision;
+        Generation = generation;
         Services = services.ToImmutableSortedDictionary(s => s.Name, s => s, StringComparer.Ordinal);
         _callers = new(IndexCallers);
     }
@@ -19,6 +20,12 @@ public sealed class MeshState
     public string Name { get; }
 
     public long Revision { get; }
+
+    /// <summary>Which life of the mesh this is (see <see cref="ChangeRecord.Generation"/>); revisions count within it.</summary>
+    public string Generation { get; }
+
+    /// <summary>What a fleet compiled from this mesh records in its head, so a reconciler can tell when it lags.</summary>
+    public MeshStamp Stamp => new(Generation, Revision);
 
     public ImmutableSortedDictionary<string, ServiceDefinition> Services { get; }
 
@@ -32,11 +39,20 @@ public sealed class MeshState
 
     /// <summary>The same mesh with one service replaced, added (by name) or, when <paramref name="definition"/> is null, removed.</summary>
     public MeshState With(string service, ServiceDefinition? definition) =>
-        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision);
+        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision, Generation);
+
+    /// <summary>The same services at another revision (of this generation, or of a new one).</summary>
+    public MeshState At(long revision, string generation) => new(Name, Services.Values, revision, generation);
 
     private FrozenDictionary<string, ImmutableArray<string>> IndexCallers() =>
         Services.Values
             .SelectMany(caller => caller.Backends.Distinct(StringComparer.Ordinal).Select(backend => (backend, caller: caller.Name)))
             .GroupBy(p => p.backend, StringComparer.Ordinal)
             .ToFrozenDictionary(g => g.Key, g => g.Select(p => p.caller).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
+}
+
+/// <summary>The desired state a fleet was compiled from: the mesh's generation and revision.</summary>
+public readonly record struct MeshStamp(string Generation, long Revision)
+{
+    public override string ToString() => $"{Generation}@{Revision}";
 }

@@ -1,4 +1,3 @@
-using Mesh.Core.Editing;
 using Mesh.Core.Model;
 
 namespace Mesh.Core.Ports;
@@ -6,6 +5,9 @@ namespace Mesh.Core.Ports;
 /// <summary>Meshes and their services as operators defined them, and the record of every change to them.</summary>
 public interface IDesiredStateStore
 {
+    /// <summary>How many services one change may write at once (a store's transaction limit).</summary>
+    int MaxServicesPerChange { get; }
+
     Task<IReadOnlyList<string>> ListMeshesAsync(CancellationToken cancellationToken);
 
     /// <summary>The mesh with all its services at its current revision, or null when it does not exist.</summary>

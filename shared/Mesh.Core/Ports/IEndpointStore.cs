@@ -1,15 +1,20 @@
-using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 
 namespace Mesh.Core.Ports;
 
 /// <summary>
-/// The endpoint ledger: one entry per task or slice, written only under a revision guard. A source belongs to
-/// one workload for its whole life (a task's service, a slice's Service), so entries are found by both.
+/// The endpoint ledger: one entry per task or slice and workload, written only under a revision guard. Entries are
+/// found by workload and source; a slice that moves to another Service has an entry under each.
 /// </summary>
 public interface IEndpointStore
 {
     Task<LedgerEntry?> GetAsync(WorkloadKey workload, string sourceId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every entry of one source, under any workload: an EndpointSlice whose service label changed is recorded under its
+    /// new service, and its entry under the old one must be emptied.
+    /// </summary>
+    Task<IReadOnlyList<LedgerEntry>> ListBySourceAsync(string sourceId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores <paramref name="observation"/> if the stored revision still equals <paramref name="expectedRevision"/>

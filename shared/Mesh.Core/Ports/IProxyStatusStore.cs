@@ -1,11 +1,13 @@
 using Mesh.Core.Model;
-using Mesh.Core.Serving;
 
 namespace Mesh.Core.Ports;
 
 /// <summary>What a proxy's last poll of one subscription reported and was served.</summary>
 public interface IProxyStatusStore
 {
+    /// <summary>How long a poll record is kept after its last write; stores expire older ones.</summary>
+    static readonly TimeSpan PollLifetime = TimeSpan.FromDays(1);
+
     Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken);
 
     Task RecordPollAsync(ProxyPoll poll, CancellationToken cancellationToken);

@@ -1,31 +1,8 @@
 using Mesh.Core.Model;
+using Mesh.Core.Ports;
 using Mesh.Core.Snapshots;
 
 namespace Mesh.Core.Serving;
-
-/// <summary>One REST subscription of one proxy: CDS or LDS, or one EDS cluster or RDS route table (by its names).</summary>
-public readonly record struct SubscriptionKey(FleetId Fleet, string NodeId, XdsType Type, string Names)
-{
-    public static SubscriptionKey Of(FleetId fleet, string nodeId, XdsType type, IEnumerable<string> names) =>
-        new(fleet, nodeId, type, string.Join(',', names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
-}
-
-/// <summary>
-/// A proxy's last poll of a subscription: the version it reported running, the version it was last sent, and,
-/// if it kept reporting the same older version after being sent a newer one, that rejected version (REST xDS
-/// has no NACK: an unchanged version_info is the only sign).
-/// </summary>
-public sealed record ProxyPoll(SubscriptionKey Key, string Reported, string? Served, string? Rejected, DateTimeOffset At)
-{
-    /// <summary>The record after a new poll that reported <paramref name="reported"/> and was answered with <paramref name="served"/> (null: 304).</summary>
-    public static ProxyPoll Next(ProxyPoll? previous, SubscriptionKey key, string reported, string? served, DateTimeOffset at)
-    {
-        var rejected = previous is { Served: { } sent } && reported.Length > 0 && reported != sent && reported == previous.Reported ? sent : null;
-        return new ProxyPoll(key, reported, served ?? previous?.Served, rejected, at);
-    }
-
-    public bool SameState(ProxyPoll other) => Reported == other.Reported && Served == other.Served && Rejected == other.Rejected;
-}
 
 /// <summary>How many of a fleet's live proxies run a given snapshot, which run another, and which rejected one.</summary>
 public sealed record ConvergenceCounts(string Version, int Proxies, int Current, int Behind, IReadOnlyList<RejectingProxy> Rejected);
@@ -55,4 +32,32 @@ public static class Convergence
         }
         return new ConvergenceCounts(target.Version, proxies, current, behind, rejected);
     }
+}
+
+/// <summary>Per fleet a change published to: its version, the fleet's head now, and how many proxies run it, run another, or rejected one.</summary>
+public sealed record FleetConvergence(string Fleet, string? Version, string? HeadVersion, ConvergenceCounts? Counts);
+
+public sealed record ChangeConvergence(string Change, IReadOnlyList<FleetConvergence> Fleets);
+
+/// <summary>Convergence of a change (each fleet it published to) and of a fleet (against its current snapshot).</summary>
+public sealed class ConvergenceQueries(SnapshotCache snapshots, ISnapshotStore store, ProxyTracker proxies)
+{
+    public async Task<ChangeConvergence> OfChangeAsync(ChangeRecord change, CancellationToken cancellationToken)
+    {
+        var fleets = new List<FleetConvergence>();
+        foreach (var published in change.Published)
+        {
+            if (!FleetId.TryParse(published.Fleet, out var fleet)) continue;
+            var head = await store.GetHeadAsync(fleet, cancellationToken);
+            var target = published.Version is null ? null : await snapshots.FindAsync(fleet, published.Version, cancellationToken);
+            fleets.Add(new FleetConvergence(published.Fleet, published.Version, head?.Version, target is null ? null : await proxies.CountAsync(target, cancellationToken)));
+        }
+        return new ChangeConvergence(change.Id, fleets);
+    }
+
+    /// <summary>Null when the fleet has no compiled configuration.</summary>
+    public async Task<FleetConvergence?> OfFleetAsync(FleetId fleet, CancellationToken cancellationToken) =>
+        await snapshots.GetCurrentAsync(fleet, cancellationToken) is { } head
+            ? new FleetConvergence(fleet.ToString(), head.Version, head.Version, await proxies.CountAsync(head, cancellationToken))
+            : null;
 }

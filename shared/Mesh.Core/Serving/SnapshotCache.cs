@@ -25,6 +25,10 @@ public sealed class SnapshotCache(ISnapshotStore store)
         return snapshot;
     }
 
+    /// <summary>A version of the fleet, from the cache when it is the latest, else from the store; null when the store no longer holds it.</summary>
+    public async Task<FleetSnapshot?> FindAsync(FleetId fleet, string version, CancellationToken cancellationToken) =>
+        _latest.TryGetValue(fleet, out var cached) && cached.Version == version ? cached : await store.GetAsync(fleet, version, cancellationToken);
+
     /// <summary>Keeps a snapshot this process just committed, so serving it reads nothing back.</summary>
     public void Remember(FleetSnapshot snapshot) => _latest[snapshot.Fleet] = snapshot;
 }

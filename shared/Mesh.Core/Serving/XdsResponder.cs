@@ -1,4 +1,5 @@
 using Mesh.Core.Snapshots;
+using Mesh.Core.Model;
 
 namespace Mesh.Core.Serving;
 

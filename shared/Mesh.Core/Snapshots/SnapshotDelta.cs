@@ -1,3 +1,5 @@
+using Mesh.Core.Model;
+
 namespace Mesh.Core.Snapshots;
 
 public enum DeltaKind { Added, Changed, Removed }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
+using Mesh.Core.Model;
 
 namespace Mesh.Tests.Compile;
 
@@ -25,9 +26,7 @@ public class CompilerGoldenTests
         var actual = Readable(snapshots.Single(s => s.Key.Service == service).Value);
 
         var path = Path.Combine(Repo.GoldenDirectory, $"{service}.json");
-        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1") await File.WriteAllTextAsync(path, actual);
-        Assert.True(File.Exists(path), $"no golden file {path}; run with UPDATE_GOLDEN=1 and review it");
-        Assert.Equal(await File.ReadAllTextAsync(path), actual);
+        await Golden.AssertMatchesAsync(path, actual);
     }
 
     /// <summary>The stored snapshot, indented, one property per resource type, so a diff reads like config.</summary>

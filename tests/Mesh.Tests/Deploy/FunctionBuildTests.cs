@@ -45,6 +45,8 @@ public class FunctionBuildTests(DynamoDbLocal dynamoDb)
         var port = DynamoDbLocal.FreePort();
         var start = new ProcessStartInfo(bootstrap) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        // Lambda sets it; in Lambda only the Web Adapter reaches /events, so it needs no token there.
+        start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = Path.GetFileName(directory);
         start.Environment["Store__DynamoDb__TableName"] = $"build-{Guid.NewGuid():N}";
         start.Environment["Store__DynamoDb__ServiceUrl"] = dynamoDb.ServiceUrl.ToString();
         using var process = new Process { StartInfo = start };

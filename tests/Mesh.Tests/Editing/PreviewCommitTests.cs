@@ -4,6 +4,7 @@ using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
+using Mesh.Core.Publishing;
 
 namespace Mesh.Tests.Editing;
 

@@ -298,21 +298,21 @@ public class PolicyApiTests
         Assert.Equal("$.backends[0]", error.GetProperty("path").GetString());
     }
 
-    private static async Task<HttpResponseMessage> PutAsync(HttpClient client, string path, string body, string? ifMatch)
+    internal static async Task<HttpResponseMessage> PutAsync(HttpClient client, string path, string body, string? ifMatch)
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (ifMatch is not null) request.Headers.IfMatch.Add(EntityTagHeaderValue.Parse(ifMatch));
         return await client.SendAsync(request);
     }
 
-    private static async Task<string?> ETagAsync(HttpClient client, string path)
+    internal static async Task<string?> ETagAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(path.Split('?')[0]);
         return response.Headers.ETag?.ToString();
     }
 
     /// <summary>Everything an edit could change: the mesh's services, routes and policies, the change log and every fleet's version.</summary>
-    private static async Task<string> StateAsync(LocalHostFixture host)
+    internal static async Task<string> StateAsync(LocalHostFixture host)
     {
         var parts = new List<string> { await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets") };
         foreach (var service in new[] { "storefront", "checkout-api", "payments", "inventory-api" })

@@ -20,7 +20,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         using var store = await TempStore.DynamoDbAsync(local, faults, chunkBytes: 4 * 1024);
         var big = StoreContract.Compile("big", 200, 100);
         faults.Reset();
-        Assert.True(await store.Store.TryCommitAsync(big, 0, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         Assert.True(faults.Requests >= 3, $"{faults.Requests} requests: expected several BatchWriteItem calls");
         var read = await store.Store.GetAsync(big.Fleet, big.Version, CancellationToken.None);
         Assert.Equal(Mesh.Core.Snapshots.SnapshotCodec.Encode(big), Mesh.Core.Snapshots.SnapshotCodec.Encode(read!));
@@ -33,7 +33,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.Throttle("PutItem", 2);
         var snapshot = StoreContract.Compile("web", 1, 1);
-        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         Assert.Equal(snapshot.Version, (await store.Store.GetHeadAsync(snapshot.Fleet, CancellationToken.None))!.Version);
     }
 
@@ -43,10 +43,10 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         var first = StoreContract.Compile("web", 1, 1);
-        Assert.True(await store.Store.TryCommitAsync(first, 0, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(first, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         faults.Throttle("PutItem", 100);
         await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(() =>
-            store.Store.TryCommitAsync(StoreContract.Compile("web", 2, 1), 1, DateTimeOffset.UnixEpoch, CancellationToken.None));
+            store.Store.TryCommitAsync(StoreContract.Compile("web", 2, 1), 1, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         faults.Clear();
         var head = await store.Store.GetHeadAsync(first.Fleet, CancellationToken.None);
         Assert.Equal((1L, first.Version), (head!.Sequence, head.Version));
@@ -140,7 +140,7 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var big = StoreContract.Compile("big", 200, 100);
         faults.Reset();
         var started = System.Diagnostics.Stopwatch.StartNew();
-        Assert.True(await store.Store.TryCommitAsync(big, 0, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         var write = started.Elapsed;
         output.WriteLine($"20,000-endpoint fleet ({big.TotalBytes} B of resources): write {write.TotalMilliseconds:F0} ms, {faults.Requests} requests, {faults.RequestBytes} B sent");
         faults.Reset();

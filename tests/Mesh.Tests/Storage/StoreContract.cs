@@ -7,6 +7,7 @@ using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
+using Mesh.Core.Resilience;
 
 namespace Mesh.Tests.Storage;
 
@@ -30,6 +31,7 @@ public abstract class StoreContract
     {
         Id = ChangeIds.New(DateTimeOffset.UnixEpoch.AddSeconds(revision), revision),
         Mesh = mesh,
+        Generation = "g1",
         Revision = revision,
         At = DateTimeOffset.UnixEpoch.AddSeconds(revision),
         Actor = "tester",
@@ -193,12 +195,12 @@ public abstract class StoreContract
         var first = Compile("web", backends: 2, endpointsPerBackend: 3);
         var second = Compile("web", backends: 3, endpointsPerBackend: 3);
         var at = DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(await store.Store.TryCommitAsync(first, 0, at, CancellationToken.None));
-        Assert.False(await store.Store.TryCommitAsync(second, 0, at, CancellationToken.None));
-        Assert.False(await store.Store.TryCommitAsync(second, 5, at, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(first, 0, Stamp, at, CancellationToken.None));
+        Assert.False(await store.Store.TryCommitAsync(second, 0, Stamp, at, CancellationToken.None));
+        Assert.False(await store.Store.TryCommitAsync(second, 5, Stamp, at, CancellationToken.None));
         Assert.Equal((1L, first.Version), await HeadAsync(store, first.Fleet));
-        Assert.True(await store.Store.TryCommitAsync(second, 1, at, CancellationToken.None));
-        Assert.True(await store.Store.TryCommitAsync(second, 2, at, CancellationToken.None));   // same content still moves the sequence
+        Assert.True(await store.Store.TryCommitAsync(second, 1, Stamp, at, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(second, 2, Stamp, at, CancellationToken.None));   // same content still moves the sequence
         Assert.Equal((3L, second.Version), await HeadAsync(store, first.Fleet));
         Assert.Equal(SnapshotCodec.Encode(first), SnapshotCodec.Encode((await store.Store.GetAsync(first.Fleet, first.Version, CancellationToken.None))!));
         Assert.Null(await store.Store.GetAsync(first.Fleet, "0000000000000000", CancellationToken.None));
@@ -212,7 +214,7 @@ public abstract class StoreContract
         using var store = await CreateAsync();
         var snapshot = Compile("big", backends: 200, endpointsPerBackend: 100);
         Assert.True(snapshot.TotalBytes > 400 * 1024, $"the snapshot is only {snapshot.TotalBytes} bytes");
-        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         var read = await store.Store.GetAsync(snapshot.Fleet, snapshot.Version, CancellationToken.None);
         Assert.Equal(SnapshotCodec.Encode(snapshot), SnapshotCodec.Encode(read!));
     }
@@ -259,7 +261,7 @@ public abstract class StoreContract
                     await store.Publisher.PublishAsync(SampleEvents.Fleets(samples), CancellationToken.None);
                     return;
                 }
-                catch (Mesh.Core.Pipeline.ConcurrencyConflictException) when (attempt < 5)
+                catch (Mesh.Core.Resilience.ConcurrencyConflictException) when (attempt < 5)
                 {
                 }
             }
@@ -270,6 +272,9 @@ public abstract class StoreContract
     }
 
     /// <summary>A synthetic fleet calling <paramref name="backends"/> services of <paramref name="endpointsPerBackend"/> endpoints each.</summary>
+    /// <summary>What the contract's commits say they were compiled from.</summary>
+    public static readonly MeshStamp Stamp = new("g1", 1);
+
     public static FleetSnapshot Compile(string name, int backends, int endpointsPerBackend)
     {
         var definitions = Enumerable.Range(0, backends).Select(b => new ServiceDefinition { Mesh = "m", Name = $"svc-{b:D3}", Port = 8080 }).ToList();

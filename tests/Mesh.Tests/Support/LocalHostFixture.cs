@@ -7,6 +7,7 @@ using Mesh.Core.Ports;
 using Mesh.LocalHost;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Mesh.Core.Publishing;
 
 namespace Mesh.Tests.Support;
 
@@ -34,7 +35,7 @@ public sealed class LocalHostFixture : IAsyncDisposable
         fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
         var desired = fixture._app.Services.GetRequiredService<IDesiredStateStore>();
         await desired.PutServicesAsync(fixture.Samples.DesiredState.Services, CancellationToken.None);
-        await fixture._app.Services.GetRequiredService<FleetPublisher>().PublishAsync(SampleEvents.Fleets(fixture.Samples), CancellationToken.None);
+        await fixture._app.Services.GetRequiredService<Mesh.Core.Publishing.FleetPublisher>().PublishAsync(SampleEvents.Fleets(fixture.Samples), CancellationToken.None);
         return fixture;
     }
 
@@ -51,8 +52,12 @@ public sealed class LocalHostFixture : IAsyncDisposable
         return client;
     }
 
-    public async Task<HttpResponseMessage> PostEventsAsync(string sqsEventJson) =>
-        await Http.PostAsync("/events", new StringContent(sqsEventJson, Encoding.UTF8, "application/json"));
+    /// <summary>Outside Lambda /events needs an operator's token, as any write does.</summary>
+    public async Task<HttpResponseMessage> PostEventsAsync(string sqsEventJson)
+    {
+        using var client = As(Operators[0]);
+        return await client.PostAsync("/events", new StringContent(sqsEventJson, Encoding.UTF8, "application/json"));
+    }
 
     /// <summary>Posts each sample's whole SQS event, in story order.</summary>
     public async Task ReplayStoryAsync()

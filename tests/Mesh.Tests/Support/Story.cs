@@ -18,7 +18,7 @@ public static class Story
     }
 
     public static BatchProcessor Processor(TempStore store, SampleFile samples) =>
-        new(SampleEvents.Mapper(samples), store.Recorder, store.Publisher, NullLogger<BatchProcessor>.Instance);
+        new(SampleEvents.Mapper(samples), store.Ingest, NullLogger<BatchProcessor>.Instance);
 
     /// <summary>Feeds the bodies in batches; with <paramref name="redeliveries"/>, failed messages come back as SQS would send them again.</summary>
     public static async Task<SqsBatchResponse> FeedAsync(TempStore store, SampleFile samples, IEnumerable<string> bodies, int batchSize = 1, int redeliveries = 0)

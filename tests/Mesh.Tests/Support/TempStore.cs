@@ -3,6 +3,9 @@ using Mesh.Adapters.Sqlite;
 using Mesh.Core.Compile;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Publishing;
+using Mesh.Core.Resilience;
+using Mesh.Core.Serving;
 
 namespace Mesh.Tests.Support;
 
@@ -18,8 +21,13 @@ public sealed class TempStore : IDisposable
     {
         Store = store;
         Settings = settings ?? new XdsSettings();
-        Recorder = new EndpointRecorder(Store, TimeProvider.System);
-        Publisher = new FleetPublisher(Store, Store, Store, Settings, TimeProvider.System);
+        // Seeded jitter, so a failing run replays the same delays.
+        var retry = GuardedRetry.Default(TimeProvider.System, new Random(20261125));
+        Recorder = new EndpointRecorder(Store, retry);
+        Publisher = new FleetPublisher(Store, Store, Store, Settings, TimeProvider.System, retry);
+        var afterCommit = new AfterCommit(new SnapshotCache(Store), TimeProvider.System);
+        Ingest = new EndpointIngest(Recorder, Publisher, afterCommit);
+        Reconciler = new Reconciler(Store, Publisher, afterCommit);
     }
 
     /// <summary>A new table in DynamoDB Local, so tests sharing one instance never see each other's items.</summary>
@@ -35,6 +43,8 @@ public sealed class TempStore : IDisposable
     public XdsSettings Settings { get; }
     public EndpointRecorder Recorder { get; }
     public FleetPublisher Publisher { get; }
+    public EndpointIngest Ingest { get; }
+    public Reconciler Reconciler { get; }
 
     public void Dispose()
     {

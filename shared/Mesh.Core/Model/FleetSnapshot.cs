@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Mesh.Core.Model;
 
-namespace Mesh.Core.Snapshots;
+namespace Mesh.Core.Model;
 
 /// <summary>All resources of one xDS type in a snapshot, sorted by name; its version is the hash of their names and hashes.</summary>
 public sealed class ResourceSet

@@ -1,11 +1,9 @@
 using System.Text.Json.Serialization;
-using Mesh.Core.Editing;
-using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 
-namespace Mesh.Core.Storage;
+namespace Mesh.Contracts.State;
 
-/// <summary>The stored form of ledger entries, services and changes, shared by every store implementation.</summary>
+/// <summary>The stored form of ledger entries, services and changes, shared by every store implementation and the API's views.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

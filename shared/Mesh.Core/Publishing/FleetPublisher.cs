@@ -1,9 +1,10 @@
 using Mesh.Core.Compile;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Resilience;
 using Mesh.Core.Snapshots;
 
-namespace Mesh.Core.Pipeline;
+namespace Mesh.Core.Publishing;
 
 public enum PublishStatus
 {
@@ -29,16 +30,14 @@ public sealed record PublishOutcome(FleetId Fleet, PublishStatus Status, string?
 /// What a fleet would compile to (null when its service would not exist), from inputs read after
 /// <paramref name="Head"/>: so a commit guarded by that head is as safe as a publish.
 /// </summary>
-public sealed record FleetPreview(FleetId Fleet, SnapshotHead? Head, CompileResult? Result);
+public sealed record FleetPreview(FleetId Fleet, SnapshotHead? Head, MeshStamp CompiledFrom, CompileResult? Result);
 
 /// <summary>
 /// Recompiles fleets and moves their heads. All heads are read before any input, and each commit is guarded by
 /// the head's sequence: a commit from inputs older than another writer's commit fails and is compiled again.
 /// </summary>
-public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore endpoints, ISnapshotStore snapshots, XdsSettings settings, TimeProvider clock)
+public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore endpoints, ISnapshotStore snapshots, XdsSettings settings, TimeProvider clock, GuardedRetry retry)
 {
-    private const int MaxAttempts = 16;
-
     /// <summary>The fleets that call any service whose endpoints come from these workloads.</summary>
     public async Task<IReadOnlyList<FleetId>> FleetsCallingAsync(IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
     {
@@ -56,15 +55,17 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         return [.. fleets];
     }
 
-    public async Task<IReadOnlyList<PublishOutcome>> PublishAsync(IEnumerable<FleetId> fleets, CancellationToken cancellationToken)
+    /// <summary>
+    /// Compiles each fleet from the stored inputs and commits it. With <paramref name="onlyLagging"/> a fleet whose head
+    /// was compiled from the current mesh and holds what the inputs compile to is left alone (no write): the reconciler's mode.
+    /// </summary>
+    public async Task<IReadOnlyList<PublishOutcome>> PublishAsync(IEnumerable<FleetId> fleets, CancellationToken cancellationToken, bool onlyLagging = false)
     {
         var outcomes = new List<PublishOutcome>();
         var pending = fleets.Distinct().ToList();
-        for (var attempt = 1; pending.Count > 0; attempt++)
+        if (pending.Count == 0) return outcomes;
+        await retry.RunAsync($"fleets {string.Join(", ", pending)}", async _ =>
         {
-            if (attempt > MaxAttempts)
-                throw new ConcurrencyConflictException($"fleets {string.Join(", ", pending)} kept being committed by other writers for {MaxAttempts} attempts");
-            if (attempt > 1) await Backoff.DelayAsync(attempt, clock, cancellationToken);
             var heads = new Dictionary<FleetId, SnapshotHead?>();
             foreach (var fleet in pending) heads[fleet] = await snapshots.GetHeadAsync(fleet, cancellationToken);
             var inputs = new InputReader(desired, endpoints);
@@ -72,12 +73,13 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             var conflicted = new List<FleetId>();
             foreach (var fleet in pending)
             {
-                var outcome = await CompileAndCommitAsync(fleet, heads[fleet], inputs, cancellationToken);
+                var outcome = await CompileAndCommitAsync(fleet, heads[fleet], inputs, onlyLagging, cancellationToken);
                 if (outcome is null) conflicted.Add(fleet);
                 else outcomes.Add(outcome);
             }
             pending = conflicted;
-        }
+            return pending.Count == 0 ? outcomes : null;
+        }, cancellationToken);
         return outcomes;
     }
 
@@ -92,7 +94,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         for (var i = 0; i < fleets.Count; i++)
         {
             var fleetInputs = await inputs.ReadAsync(fleets[i], cancellationToken);
-            previews.Add(new FleetPreview(fleets[i], heads[i], fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
+            previews.Add(new FleetPreview(fleets[i], heads[i], mesh.Stamp, fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
         }
         return previews;
     }
@@ -111,7 +113,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             {
                 null => new PublishOutcome(preview.Fleet, PublishStatus.NoSuchFleet, null, preview.Head?.Version, []),
                 Refused refused => new PublishOutcome(preview.Fleet, PublishStatus.Refused, null, preview.Head?.Version, refused.Reasons),
-                Compiled compiled => await TryCommitAsync(compiled, preview.Head, cancellationToken),
+                Compiled compiled => await TryCommitAsync(compiled, preview.Head, preview.CompiledFrom, cancellationToken),
                 _ => throw new InvalidOperationException("unknown compile result"),
             };
             if (outcome is null) stale.Add(preview.Fleet);
@@ -121,7 +123,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         return outcomes;
     }
 
-    private async Task<PublishOutcome?> CompileAndCommitAsync(FleetId fleet, SnapshotHead? head, InputReader inputs, CancellationToken cancellationToken)
+    private async Task<PublishOutcome?> CompileAndCommitAsync(FleetId fleet, SnapshotHead? head, InputReader inputs, bool onlyLagging, CancellationToken cancellationToken)
     {
         var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
         if (fleetInputs is null) return new PublishOutcome(fleet, PublishStatus.NoSuchFleet, null, head?.Version, []);
@@ -129,18 +131,20 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         {
             case Refused refused:
                 return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
+            case Compiled compiled when onlyLagging && head is not null && head.CompiledFrom == inputs.StampOf(fleet.Mesh) && head.Version == compiled.Snapshot.Version:
+                return new PublishOutcome(fleet, PublishStatus.Unchanged, head.Version, head.Version, compiled.Warnings) { Snapshot = compiled.Snapshot };
             case Compiled compiled:
-                return await TryCommitAsync(compiled, head, cancellationToken);
+                return await TryCommitAsync(compiled, head, inputs.StampOf(fleet.Mesh), cancellationToken);
             default:
                 throw new InvalidOperationException("unknown compile result");
         }
     }
 
     /// <summary>Null when another writer moved the head first.</summary>
-    private async Task<PublishOutcome?> TryCommitAsync(Compiled compiled, SnapshotHead? head, CancellationToken cancellationToken)
+    private async Task<PublishOutcome?> TryCommitAsync(Compiled compiled, SnapshotHead? head, MeshStamp compiledFrom, CancellationToken cancellationToken)
     {
         var snapshot = compiled.Snapshot;
-        if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, clock.GetUtcNow(), cancellationToken)) return null;
+        if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, compiledFrom, clock.GetUtcNow(), cancellationToken)) return null;
         var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;
         return new PublishOutcome(snapshot.Fleet, status, snapshot.Version, head?.Version, compiled.Warnings) { Snapshot = snapshot };
     }
@@ -186,6 +190,9 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             }
             return new FleetInputs(service, backends);
         }
+
+        /// <summary>The stamp of a mesh this reader has read (a fleet it read inputs for).</summary>
+        public MeshStamp StampOf(string mesh) => _meshes[mesh]!.Stamp;
 
         private async Task<MeshState?> MeshAsync(string name, CancellationToken cancellationToken)
         {

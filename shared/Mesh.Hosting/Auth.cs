@@ -4,9 +4,13 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Mesh.Api;
+namespace Mesh.Hosting;
 
 /// <summary>
 /// Who is calling. In AWS the HTTP API authorizes admin routes with IAM, and the Lambda Web Adapter passes the
@@ -21,6 +25,8 @@ public static class Auth
 
     public static IServiceCollection AddMeshAuth(this IServiceCollection services)
     {
+        // Both functions ask for it, and the local host runs both.
+        if (services.Any(s => s.ServiceType == typeof(CallerAuthenticationHandler))) return services;
         services.AddAuthentication(SchemeName).AddScheme<AuthenticationSchemeOptions, CallerAuthenticationHandler>(SchemeName, null);
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser());
         return services;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Mesh.Core.Snapshots;
+namespace Mesh.Core.Model;
 
 /// <summary>Short, stable content hashes: 64 bits of SHA-256 in hex, plenty for the versions of one fleet.</summary>
 public static class ContentHash

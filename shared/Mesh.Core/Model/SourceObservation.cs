@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Mesh.Core.Model;
 
-namespace Mesh.Core.Endpoints;
+namespace Mesh.Core.Model;
 
 /// <summary>
 /// What one event says about one source of endpoints at one version: an ECS task (ordered by the event's
@@ -18,6 +18,8 @@ public sealed record SourceObservation
     public ImmutableArray<Endpoint> Endpoints { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>The platform's status words, for logs ("RUNNING/STOPPED", "MODIFIED").</summary>
     public string Status { get; init; } = "";
+    /// <summary>A slice can be relabelled to another Service (a task cannot): its entries under other workloads are then emptied.</summary>
+    public bool CanMove { get; init; }
 }
 
 /// <summary>A stored observation and the store's revision of it, the token of its conditional writes.</summary>

@@ -1,9 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Mesh.Core.Model;
-using Mesh.Core.Storage;
 
-namespace Mesh.Core.Editing;
+namespace Mesh.Core.Model;
 
 /// <summary>A service as stored and as recorded in changes: its definition with the routes and policy edited beside it.</summary>
 public sealed record StoredService
@@ -20,7 +19,7 @@ public sealed record StoredService
     public static bool Same(StoredService? a, StoredService? b) => ToJson(a) == ToJson(b);
 
     private static string ToJson(StoredService? service) =>
-        service is null ? "" : JsonSerializer.Serialize(service, StateJson.Default.StoredService);
+        service is null ? "" : JsonSerializer.Serialize(service, CanonicalJson.Default.StoredService);
 }
 
 /// <summary>One service before and after a change; null where it did not exist.</summary>
@@ -39,6 +38,11 @@ public sealed record ChangeRecord
 {
     public required string Id { get; init; }
     public required string Mesh { get; init; }
+    /// <summary>
+    /// The life of the mesh this change belongs to: a mesh deleted and created again starts a new generation (and its
+    /// revisions start again at 1), so nothing of the old one is taken for the new one.
+    /// </summary>
+    public required string Generation { get; init; }
     /// <summary>The mesh's revision after this change; the store applies it only over revision - 1.</summary>
     public required long Revision { get; init; }
     public required DateTimeOffset At { get; init; }
@@ -54,3 +58,16 @@ public sealed record ChangeRecord
 
 /// <summary>One page of a mesh's changes, newest first; <see cref="Next"/> continues after the last one.</summary>
 public sealed record ChangePage(IReadOnlyList<ChangeRecord> Items, string? Next);
+
+public static class MeshGenerations
+{
+    /// <summary>A generation that never repeats: a version 7 UUID (time-ordered, random below the millisecond).</summary>
+    public static string New(DateTimeOffset at) => Guid.CreateVersion7(at).ToString("N");
+}
+
+public static class ServiceChanges
+{
+    /// <summary>Whether the change moves what the service registry holds for the service: its endpoints' source or its port.</summary>
+    public static bool RegistrationChanged(ServiceChange change) =>
+        change.Before?.Service.Workload != change.After?.Service.Workload || change.Before?.Service.Port != change.After?.Service.Port;
+}

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Mesh.Core.Snapshots;
+namespace Mesh.Core.Model;
 
 /// <summary>A name this resource depends on: an EDS name of a cluster, an RDS name of a listener, a route's target cluster.</summary>
 public readonly record struct ResourceReference(XdsType Type, string Name);

@@ -1,7 +1,8 @@
 using Mesh.Core.Ports;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Model;
 
-namespace Mesh.Core.Pipeline;
+namespace Mesh.Core.Publishing;
 
 /// <summary>"Mesh Config Published" events for the fleets a publish moved, with what changed in each.</summary>
 public static class ConfigEvents
@@ -32,19 +33,4 @@ public static class ConfigEvents
         DeltaKind.Changed => "~",
         _ => "-",
     };
-}
-
-/// <summary>Sends the events of a publish whose previous snapshots the caller does not hold: it reads them from the store.</summary>
-public sealed class ConfigEventNotifier(ISnapshotStore snapshots, IConfigEventSink sink, TimeProvider clock)
-{
-    public async Task NotifyAsync(IReadOnlyList<PublishOutcome> outcomes, string cause, CancellationToken cancellationToken)
-    {
-        var events = new List<ConfigPublished>();
-        foreach (var outcome in outcomes.Where(o => o.Status == PublishStatus.Published))
-        {
-            var previous = outcome.PreviousVersion is { } version ? await snapshots.GetAsync(outcome.Fleet, version, cancellationToken) : null;
-            if (ConfigEvents.Of(outcome, previous, cause, clock.GetUtcNow()) is { } published) events.Add(published);
-        }
-        if (events.Count > 0) await sink.PublishAsync(events, cancellationToken);
-    }
 }

@@ -1,4 +1,4 @@
-namespace Mesh.Core.Snapshots;
+namespace Mesh.Core.Model;
 
 public enum XdsType { Clusters, Endpoints, Listeners, Routes }
 

@@ -1,0 +1,25 @@
+namespace Mesh.Core.Model;
+
+/// <summary>One REST subscription of one proxy: CDS or LDS, or one EDS cluster or RDS route table (by its names).</summary>
+public readonly record struct SubscriptionKey(FleetId Fleet, string NodeId, XdsType Type, string Names)
+{
+    public static SubscriptionKey Of(FleetId fleet, string nodeId, XdsType type, IEnumerable<string> names) =>
+        new(fleet, nodeId, type, string.Join(',', names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
+}
+
+/// <summary>
+/// A proxy's last poll of a subscription: the version it reported running, the version it was last sent, and,
+/// if it kept reporting the same older version after being sent a newer one, that rejected version (REST xDS
+/// has no NACK: an unchanged version_info is the only sign).
+/// </summary>
+public sealed record ProxyPoll(SubscriptionKey Key, string Reported, string? Served, string? Rejected, DateTimeOffset At)
+{
+    /// <summary>The record after a new poll that reported <paramref name="reported"/> and was answered with <paramref name="served"/> (null: 304).</summary>
+    public static ProxyPoll Next(ProxyPoll? previous, SubscriptionKey key, string reported, string? served, DateTimeOffset at)
+    {
+        var rejected = previous is { Served: { } sent } && reported.Length > 0 && reported != sent && reported == previous.Reported ? sent : null;
+        return new ProxyPoll(key, reported, served ?? previous?.Served, rejected, at);
+    }
+
+    public bool SameState(ProxyPoll other) => Reported == other.Reported && Served == other.Served && Rejected == other.Rejected;
+}

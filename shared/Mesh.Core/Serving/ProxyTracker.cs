@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using Mesh.Core.Compile;
+using Mesh.Core.Model;
+using Mesh.Core.Ports;
+
+namespace Mesh.Core.Serving;
+
+/// <summary>
+/// Records what each proxy's polls report and are served, for convergence. A poll is written only when its state
+/// changes or its record is older than the heartbeat, so a steady fleet costs a write per subscription per
+/// heartbeat, not per poll. Polls are not authenticated, so what they may write is bounded: a subscription is
+/// recorded only while what it reports continues what it was served (a first poll reports no version), so a
+/// made-up node cannot pose as a proxy that rejects a version; and a fleet tracks at most
+/// <see cref="XdsSettings.MaxTrackedProxiesPerFleet"/> live proxies. Records expire with the store's poll lifetime.
+/// </summary>
+public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, TimeProvider clock)
+{
+    public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(30);
+
+    /// <summary>Envoy's node ids are host names or task ids; a longer one, or one with control characters, is not tracked.</summary>
+    public const int MaxNodeIdLength = 256;
+
+    private readonly ConcurrentDictionary<SubscriptionKey, ProxyPoll> _last = new();
+    private readonly ConcurrentDictionary<FleetId, TrackedCount> _tracked = new();
+
+    /// <summary>A proxy is live while its records are younger than two heartbeats and two poll intervals.</summary>
+    public DateTimeOffset LiveSince => clock.GetUtcNow() - 2 * Heartbeat - 2 * 2 * settings.RefreshDelay;
+
+    /// <summary>Whether the poll was recorded (false: it did not continue a known subscription, or the fleet tracks enough proxies).</summary>
+    public async Task<bool> RecordAsync(FleetId fleet, string nodeId, XdsType type, IReadOnlyList<string> names, string reported, string? served, CancellationToken cancellationToken)
+    {
+        if (nodeId.Length > MaxNodeIdLength || nodeId.Any(char.IsControl)) return false;
+        var key = SubscriptionKey.Of(fleet, nodeId, type, type.IsWildcard() ? [] : names);
+        var previous = _last.TryGetValue(key, out var cached) ? cached : await store.GetPollAsync(key, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (!Continues(previous, reported)) return false;
+        if (previous is null && !await HasRoomAsync(fleet, now, cancellationToken)) return false;
+        var next = ProxyPoll.Next(previous, key, reported, served, now);
+        if (previous is not null && previous.SameState(next) && now - previous.At < Heartbeat)
+        {
+            _last[key] = previous;
+            return true;
+        }
+        await store.RecordPollAsync(next, cancellationToken);
+        _last[key] = next;
+        return true;
+    }
+
+    public async Task<int> CountProxiesAsync(FleetId fleet, CancellationToken cancellationToken) =>
+        (await store.ListPollsAsync(fleet, LiveSince, cancellationToken)).Select(p => p.Key.NodeId).Distinct(StringComparer.Ordinal).Count();
+
+    public async Task<ConvergenceCounts> CountAsync(FleetSnapshot target, CancellationToken cancellationToken) =>
+        Convergence.Of(target, await store.ListPollsAsync(target.Fleet, LiveSince, cancellationToken));
+
+    /// <summary>A first poll reports nothing; later ones report what they were served, or what they reported before.</summary>
+    private static bool Continues(ProxyPoll? previous, string reported) =>
+        reported.Length == 0 || previous is not null && (reported == previous.Served || reported == previous.Reported);
+
+    /// <summary>Counts the fleet's live proxies from the store at most once per heartbeat, and locally in between.</summary>
+    private async Task<bool> HasRoomAsync(FleetId fleet, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!_tracked.TryGetValue(fleet, out var tracked) || now - tracked.CountedAt >= Heartbeat)
+            tracked = new TrackedCount(await CountProxiesAsync(fleet, cancellationToken), now);
+        if (tracked.Count >= settings.MaxTrackedProxiesPerFleet)
+        {
+            _tracked[fleet] = tracked;
+            return false;
+        }
+        _tracked[fleet] = tracked with { Count = tracked.Count + 1 };
+        return true;
+    }
+
+    private readonly record struct TrackedCount(int Count, DateTimeOffset CountedAt);
+}
