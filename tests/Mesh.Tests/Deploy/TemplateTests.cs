@@ -112,6 +112,8 @@ public class TemplateTests
         }
     }
 
+    private static readonly HashSet<string> PseudoParameters = ["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::Partition", "AWS::StackName"];
+
     [Fact]
     public void Every_environment_variable_refers_to_the_template_or_is_a_setting_the_code_reads()
     {
@@ -125,7 +127,8 @@ public class TemplateTests
         {
             if (value is JsonValue) Assert.True(adapterSettings.Contains(name) || name == "Auth__Mode", $"{name} is a literal the template does not own");
             foreach (var reference in CloudFormationYaml.References(value))
-                Assert.True(Resources.ContainsKey(reference) || Template["Parameters"]!.AsObject().ContainsKey(reference), $"{name} refers to {reference}, which is not in the template");
+                Assert.True(Resources.ContainsKey(reference) || Template["Parameters"]!.AsObject().ContainsKey(reference) || PseudoParameters.Contains(reference),
+                    $"{name} refers to {reference}, which is not in the template");
             // Section__Key is configuration key Section:Key; the code must read it, whole or as a section and a key.
             if (adapterSettings.Contains(name)) continue;
             var key = name.Replace("__", ":", StringComparison.Ordinal);
