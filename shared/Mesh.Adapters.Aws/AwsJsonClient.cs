@@ -5,8 +5,8 @@ using System.Text.Json.Serialization.Metadata;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.Signing;
+using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace Mesh.Adapters.Aws;
@@ -42,7 +42,8 @@ public sealed class AwsCallException(string message, HttpStatusCode? status, str
 
 /// <summary>
 /// Calls one operation at a time: POST / with X-Amz-Target and the JSON body, signed with SigV4 by AWSSDK.Core's
-/// signing handler, which signs every attempt anew. Throttling, 5xx, timeouts and broken connections are retried.
+/// signing handler, which signs every attempt anew. Throttling, 5xx, timeouts and broken connections are retried by
+/// Microsoft.Extensions.Http.Resilience's handler, outside the signing handler so that each attempt is signed again.
 /// </summary>
 public sealed class AwsJsonClient : IDisposable
 {
@@ -56,19 +57,14 @@ public sealed class AwsJsonClient : IDisposable
 
     private readonly AwsJsonService _service;
     private readonly HttpClient _http;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly int _maxAttempts;
 
     public AwsJsonClient(AwsJsonService service, AWSCredentials credentials, HttpMessageHandler transport, AwsRetrySettings retry)
     {
         _service = service;
         _maxAttempts = retry.MaxAttempts;
-        _http = new HttpClient(new SigV4SigningHandler(credentials, RegionEndpoint.GetBySystemName(service.Region), service.SigningName, transport))
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = retry.MaxAttempts - 1,
                 BackoffType = DelayBackoffType.Exponential,
@@ -82,8 +78,10 @@ public sealed class AwsJsonClient : IDisposable
                     _ => ValueTask.FromResult(false),
                 },
             })
-            .AddTimeout(retry.AttemptTimeout)
+            .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = retry.AttemptTimeout })
             .Build();
+        var signing = new SigV4SigningHandler(credentials, RegionEndpoint.GetBySystemName(service.Region), service.SigningName, transport);
+        _http = new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = signing }) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public async Task<TResponse> CallAsync<TRequest, TResponse>(string operation, TRequest request,
@@ -93,15 +91,10 @@ public sealed class AwsJsonClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _pipeline.ExecuteAsync(async token =>
-            {
-                using var message = new HttpRequestMessage(HttpMethod.Post, _service.Url) { Content = new ByteArrayContent(body) };
-                message.Content.Headers.ContentType = Json11;
-                message.Headers.Add("X-Amz-Target", $"{_service.TargetPrefix}.{operation}");
-                var received = await _http.SendAsync(message, token);
-                await received.Content.LoadIntoBufferAsync(token);
-                return received;
-            }, cancellationToken);
+            using var message = new HttpRequestMessage(HttpMethod.Post, _service.Url) { Content = new ByteArrayContent(body) };
+            message.Content.Headers.ContentType = Json11;
+            message.Headers.Add("X-Amz-Target", $"{_service.TargetPrefix}.{operation}");
+            response = await _http.SendAsync(message, cancellationToken);
         }
         catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException)
         {
@@ -126,6 +119,8 @@ public sealed class AwsJsonClient : IDisposable
 
     private static async ValueTask<bool> IsRetryableAsync(HttpResponseMessage response)
     {
+        // Read once here, inside the attempt, so the error can be read again when the last attempt fails.
+        await response.Content.LoadIntoBufferAsync();
         if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests) return true;
         if (response.StatusCode != HttpStatusCode.BadRequest) return false;
         var (code, _) = await ReadErrorAsync(response);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mesh.Core.Ports;
+using Mesh.Core.Resilience;
 
 namespace Mesh.Adapters.Aws;
 
@@ -12,26 +13,31 @@ public sealed class EventBridgeSink(AwsJsonClient client, string busName, string
     public const string DetailType = "Mesh Config Published";
     public const string DefaultSource = "mesh-pipeline";
     private const int EntriesPerCall = 10;
-    private const int MaxResends = 3;
+    /// <summary>Entries the service refused (throttled, internal failure) are sent again, after a short back-off.</summary>
+    private readonly GuardedRetry _resend = new(4, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500), TimeProvider.System);
 
     public async Task PublishAsync(IReadOnlyList<ConfigPublished> events, CancellationToken cancellationToken)
     {
         foreach (var chunk in events.Select(Entry).Chunk(EntriesPerCall))
         {
-            IReadOnlyList<PutEventsEntry> pending = chunk;
-            for (var resend = 0; pending.Count > 0; resend++)
+            var pending = chunk;
+            var reasons = new List<string>();
+            try
             {
-                var response = await client.CallAsync("PutEvents", new PutEventsRequest(pending),
-                    AwsJson.Default.PutEventsRequest, AwsJson.Default.PutEventsResponse, cancellationToken);
-                if (response.FailedEntryCount == 0) break;
-                var results = response.Entries ?? [];
-                var failed = pending.Where((_, i) => i >= results.Count || results[i].ErrorCode is not null).ToList();
-                if (resend == MaxResends)
+                await _resend.RunAsync("EventBridge PutEvents", async _ =>
                 {
-                    var reasons = results.Where(r => r.ErrorCode is not null).Select(r => $"{r.ErrorCode}: {r.ErrorMessage}").Distinct();
-                    throw new AwsCallException($"EventBridge PutEvents: {failed.Count} events not accepted after {MaxResends + 1} attempts ({string.Join("; ", reasons)})", null, null);
-                }
-                pending = failed;
+                    var response = await client.CallAsync("PutEvents", new PutEventsRequest(pending),
+                        AwsJson.Default.PutEventsRequest, AwsJson.Default.PutEventsResponse, cancellationToken);
+                    if (response.FailedEntryCount == 0) return true;
+                    var results = response.Entries ?? [];
+                    reasons = [.. results.Where(r => r.ErrorCode is not null).Select(r => $"{r.ErrorCode}: {r.ErrorMessage}").Distinct()];
+                    pending = [.. pending.Where((_, i) => i >= results.Count || results[i].ErrorCode is not null)];
+                    return false;
+                }, cancellationToken);
+            }
+            catch (ConcurrencyConflictException)
+            {
+                throw new AwsCallException($"EventBridge PutEvents: {pending.Length} events not accepted after {_resend.MaxAttempts} attempts ({string.Join("; ", reasons)})", null, null);
             }
         }
     }

@@ -7,6 +7,7 @@ using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Resilience;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Contracts.State;
@@ -37,7 +38,8 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
     /// <summary>Epoch seconds after which DynamoDB deletes the item (terminal ledger entries, proxy polls).</summary>
     public const string TtlAttribute = "expiresAt";
     private const string MetaKey = "META";
-    private const int TransactionAttempts = 5;
+    /// <summary>Transaction conflicts and unprocessed batch items: a few short tries, then the caller's (SQS's or the editor's) retry.</summary>
+    private readonly GuardedRetry _retry = new(5, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(400), clock);
 
     // ---- endpoint ledger ----
 
@@ -350,13 +352,12 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
         foreach (var batch in writes.Chunk(25))
         {
             var pending = new Dictionary<string, List<WriteRequest>> { [tableName] = [.. batch] };
-            for (var attempt = 0; pending.Count > 0 && pending.GetValueOrDefault(tableName) is { Count: > 0 }; attempt++)
+            await _retry.RunAsync($"chunks of snapshot {snapshot.Version} of {snapshot.Fleet}", async _ =>
             {
-                if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(25 << Math.Min(attempt, 6)), cancellationToken);
-                if (attempt > 8) throw new InvalidOperationException($"snapshot {snapshot.Version} of {snapshot.Fleet}: chunks left unprocessed after {attempt} attempts");
                 var response = await client.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken);
                 pending = response.UnprocessedItems ?? [];
-            }
+                return pending.GetValueOrDefault(tableName) is not { Count: > 0 };
+            }, cancellationToken);
         }
     }
 
@@ -458,21 +459,20 @@ public sealed class DynamoDbStore(IAmazonDynamoDB client, string tableName, Time
 
     // ---- helpers ----
 
-    private async Task TransactAsync(TransactWriteItemsRequest request, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
+    /// <summary>Retried while another transaction holds an item; after the last attempt the cancellation is the caller's.</summary>
+    private Task TransactAsync(TransactWriteItemsRequest request, CancellationToken cancellationToken) =>
+        _retry.RunAsync("transaction", async attempt =>
         {
             try
             {
                 await client.TransactWriteItemsAsync(request, cancellationToken);
-                return;
+                return true;
             }
-            catch (TransactionCanceledException e) when (attempt < TransactionAttempts && e.CancellationReasons?.Any(r => r.Code == "TransactionConflict") == true)
+            catch (TransactionCanceledException e) when (attempt < _retry.MaxAttempts && e.CancellationReasons?.Any(r => r.Code == "TransactionConflict") == true)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(20 << attempt), cancellationToken);
+                return false;
             }
-        }
-    }
+        }, cancellationToken);
 
     private async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(QueryRequest request, CancellationToken cancellationToken)
     {

@@ -32,6 +32,15 @@ public sealed class GuardedRetry(int maxAttempts, TimeSpan baseDelay, TimeSpan m
         throw new ConcurrencyConflictException($"{what}: other writers kept winning for {MaxAttempts} attempts");
     }
 
+    /// <summary>The same, for an attempt that only says whether it is done.</summary>
+    public Task RunAsync(string what, Func<int, Task<bool>> attempt, CancellationToken cancellationToken) =>
+        RunAsync(what, async number => await attempt(number) ? Done.Instance : null, cancellationToken);
+
+    private sealed class Done
+    {
+        public static readonly Done Instance = new();
+    }
+
     private Task DelayAsync(int attempt, CancellationToken cancellationToken)
     {
         var ceiling = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * (1L << Math.Min(attempt, 20)));
