@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Envoy.Schema;
+using Mesh.Core.Editing;
+using Mesh.Core.Model;
+using Mesh.Core.Publishing;
+using Mesh.Tests.Support;
+
+namespace Mesh.Tests.Compile;
+
+/// <summary>
+/// A "policy fleet": one caller whose backend uses every route and policy feature (path prefix, exact and regex;
+/// header and query matches of every kind; method; weighted subsets; retries with every field; timeouts; connection
+/// pool, outlier detection, load balancing, health check, STRICT mTLS with allowed callers; a PERMISSIVE, a gRPC and a
+/// TCP backend). Its compiled fleets are reviewed golden files, and every resource passes Envoy's schema.
+/// </summary>
+public class PolicyFleetGoldenTests
+{
+    private static readonly Subset[] Versions = [new("v1", "1"), new("v2", "2")];
+
+    private static ServiceDefinition Service(string name, int port, ServiceProtocol protocol, params string[] backends) => new()
+    {
+        Mesh = "policy", Name = name, Port = port, Protocol = protocol, Backends = [.. backends], Subsets = [.. Versions],
+        Hostnames = [$"{name}.policy.internal"], Workload = new WorkloadSource { Platform = "ecs", Cluster = "c1", Service = name },
+    };
+
+    private static readonly ServiceDefinition[] Mesh =
+    [
+        Service("front", 8080, ServiceProtocol.Http, "api", "legacy", "rpc", "db"),
+        Service("api", 8080, ServiceProtocol.Http) with
+        {
+            HealthCheck = new HealthCheck { Path = "/healthz", IntervalMs = 5000, TimeoutMs = 1000, HealthyThreshold = 2, UnhealthyThreshold = 3 },
+            Routes =
+            [
+                new RouteRule
+                {
+                    Name = "canary-header", Match = new RouteMatch { Prefix = "/orders", Method = "POST",
+                        Headers = [new HeaderMatch { Name = "x-canary", Exact = "1" }, new HeaderMatch { Name = "x-tenant", Prefix = "gold-" },
+                            new HeaderMatch { Name = "x-trace", Regex = "^[a-f0-9]{32}$" }, new HeaderMatch { Name = "x-debug", Present = true, Invert = true }],
+                        QueryParameters = [new QueryMatch { Name = "beta", Exact = "true" }, new QueryMatch { Name = "id", Regex = "^[0-9]+$" }, new QueryMatch { Name = "trace", Present = true }] },
+                    Targets = [new WeightedTarget { Subset = "v2", Weight = 100 }],
+                    Retry = new RetryPolicy { On = ["5xx", "reset", "connect-failure"], Attempts = 3, PerTryTimeoutMs = 500, BackoffBaseMs = 25, BackoffMaxMs = 250 },
+                    TimeoutMs = 3000, IdleTimeoutMs = 60000,
+                },
+                new RouteRule { Name = "exact", Match = new RouteMatch { Path = "/status" }, Targets = [new WeightedTarget { Subset = "v1", Weight = 100 }] },
+                new RouteRule { Name = "regex", Match = new RouteMatch { Regex = "^/items/[0-9]+$" },
+                    Targets = [new WeightedTarget { Subset = "v1", Weight = 90 }, new WeightedTarget { Subset = "v2", Weight = 10 }] },
+            ],
+            Policy = new ServicePolicy
+            {
+                ConnectionPool = new ConnectionPool { MaxConnections = 100, MaxPendingRequests = 50, MaxRequests = 200, MaxRetries = 3 },
+                OutlierDetection = new OutlierDetection { Consecutive5xx = 5, IntervalMs = 10000, BaseEjectionMs = 30000, MaxEjectionPercent = 50 },
+                LoadBalancing = LoadBalancing.LeastRequest, Mtls = MtlsMode.Strict, AllowedCallers = ["front"],
+            },
+        },
+        Service("legacy", 8080, ServiceProtocol.Http) with { Policy = new ServicePolicy { Mtls = MtlsMode.Permissive, LoadBalancing = LoadBalancing.Random } },
+        Service("rpc", 9090, ServiceProtocol.Grpc),
+        Service("db", 5432, ServiceProtocol.Tcp),
+    ];
+
+    public static TheoryData<string> Fleets() => ["front", "api"];
+
+    [Theory]
+    [MemberData(nameof(Fleets))]
+    public async Task The_policy_fleet_compiles_to_its_reviewed_golden_snapshot_and_envoy_accepts_every_resource(string fleet)
+    {
+        Assert.Empty(MeshValidator.Validate(new MeshState("policy", Mesh)));
+        using var store = new TempStore();
+        await store.Store.PutServicesAsync(Mesh, CancellationToken.None);
+        var address = 10;
+        foreach (var service in Mesh)
+        {
+            foreach (var version in Versions)
+            {
+                await store.Recorder.RecordAsync(new SourceObservation
+                {
+                    SourceId = $"ecs-task:c1/{service.Name}-{version.Name}", Workload = service.Workload!.Key, Version = 1,
+                    Endpoints = [new Endpoint { Id = $"{service.Name}-{version.Name}", Address = $"10.0.0.{address++}", Region = "eu-west-1",
+                        Zone = version.Name == "v1" ? "eu-west-1a" : "eu-west-1b", Version = version.Version, Health = EndpointHealth.Healthy }],
+                }, CancellationToken.None);
+            }
+        }
+        var outcome = Assert.Single(await store.Publisher.PublishAsync([new FleetId("policy", fleet)], CancellationToken.None));
+        Assert.Equal(PublishStatus.Published, outcome.Status);
+
+        var root = new JsonObject { ["fleet"] = outcome.Fleet.ToString(), ["version"] = outcome.Version };
+        foreach (var set in outcome.Snapshot!.Sets)
+        {
+            foreach (var resource in set.Resources) Assert.Empty(EnvoySchema.CheckResource(System.Text.Encoding.UTF8.GetString(resource.Json.Span)));
+            root[set.Type.PathName()] = new JsonArray([.. set.Resources.Select(r => JsonNode.Parse(r.Json.Span))]);
+        }
+        await Golden.AssertMatchesAsync(Path.Combine(Repo.GoldenDirectory, $"policy-{fleet}.json"), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}
