@@ -72,7 +72,7 @@ public static class ChangeEndpoints
             ? TypedResults.Json(fleet, ApiJson.Default.FleetConvergence)
             : Problems.NotFound("Unknown fleet", $"fleet '{mesh}/{service}' has no compiled configuration");
 
-    private static Task<IResult> Rollback(string mesh, string id, HttpContext http, EditRunner runner, CancellationToken ct) =>
+    private static Task<Results<JsonHttpResult<EditResult>, ProblemHttpResult>> Rollback(string mesh, string id, HttpContext http, EditRunner runner, CancellationToken ct) =>
         runner.RollbackAsync(http, mesh, id, ct);
 
     private static ProblemHttpResult NoChange(string mesh, string id) => Problems.NotFound("Not found", $"mesh '{mesh}' has no change '{id}'");

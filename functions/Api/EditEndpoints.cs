@@ -1,9 +1,10 @@
+using Mesh.Contracts.State;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
-using Mesh.Contracts.State;
 using Mesh.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using EditResponse = Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Mesh.Api.EditResult>, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
 
 namespace Mesh.Api;
 
@@ -18,89 +19,97 @@ public static class EditEndpoints
     public static IEndpointRouteBuilder MapEdits(this IEndpointRouteBuilder app)
     {
         var meshes = app.MapGroup("/v1/meshes").WithTags("policy").ProducesProblem(StatusCodes.Status404NotFound);
-
-        meshes.MapGet("/{mesh}", async Task<IResult> (string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-        {
-            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
-            http.Response.Headers.ETag = ResourceTags.Mesh(state);
-            return Results.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys]), ApiJson.Default.MeshView);
-        }).Produces<MeshView>().WithSummary("A mesh: its revision (ETag) and services");
-
-        meshes.MapPut("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
-            runner.RunAsync(http, mesh, current => current is null
-                ? new Propose(new MeshState(mesh, []), [], MeshLifecycle.Created)
-                : new Propose(current, []), s => s is null ? null : ResourceTags.Mesh(s), created: true, ct))
-            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Create a mesh (idempotent)").Produces<EditResult>(StatusCodes.Status201Created);
-
-        meshes.MapDelete("/{mesh}", (string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
-            runner.RunAsync(http, mesh, current =>
-            {
-                if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
-                if (Precondition(http, $"mesh '{mesh}'", ResourceTags.Mesh(current)) is { } refused) return refused;
-                if (!current.Services.IsEmpty)
-                    return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
-                return new Propose(null, [], MeshLifecycle.Deleted);
-            }, _ => null, created: false, ct))
-            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete an empty mesh (If-Match required)").Produces<EditResult>().ProducesProblem(StatusCodes.Status409Conflict);
-
-        meshes.MapGet("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => Results.Json(d, StateJson.Default.ServiceDefinition), ct))
-            .Produces<ServiceDefinition>().WithSummary("A service (ETag in the response)");
-
-        meshes.MapPut("/{mesh}/services/{service}", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
-        {
-            var resource = MeshValidator.ServiceResource(service);
-            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServiceDefinition, resource, ct);
-            if (body.Problem is not null) return body.Problem;
-            var definition = body.Value!;
-            var mismatches = new List<FieldError>();
-            if (definition.Mesh.Length > 0 && definition.Mesh != mesh) mismatches.Add(new FieldError(resource, "$.mesh", $"is '{definition.Mesh}' but the URL names mesh '{mesh}'; leave it out"));
-            if (definition.Name.Length > 0 && definition.Name != service) mismatches.Add(new FieldError(resource, "$.name", $"is '{definition.Name}' but the URL names service '{service}'; leave it out"));
-            if (mismatches.Count > 0) return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", mismatches);
-            return await runner.RunAsync(http, mesh, current =>
-            {
-                if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
-                var existing = current.Services.GetValueOrDefault(service);
-                if (Precondition(http, $"service '{service}'", existing is null ? null : ResourceTags.Service(existing)) is { } refused) return refused;
-                var proposed = definition with { Mesh = mesh, Name = service, Routes = existing?.Routes ?? [], Policy = existing?.Policy ?? new() };
-                return new Propose(current.With(service, proposed), [service]);
-            }, s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Service(d) : null, created: true, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<ServiceDefinition>("Create or replace a service (If-Match to replace)");
-
-        meshes.MapDelete("/{mesh}/services/{service}", (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
-            runner.RunAsync(http, mesh, current =>
-            {
-                if (current?.Services.GetValueOrDefault(service) is not { } existing) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' has no service '{service}'");
-                if (Precondition(http, $"service '{service}'", ResourceTags.Service(existing)) is { } refused) return refused;
-                return new Propose(current.With(service, null), [service]);
-            }, _ => null, created: false, ct))
-            .RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete a service no other service calls (If-Match required)").Produces<EditResult>();
-
-        meshes.MapGet("/{mesh}/services/{service}/routes", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Routes, d => Results.Json(new RouteTable { Routes = d.Routes }, StateJson.Default.RouteTable), ct))
-            .Produces<RouteTable>().WithSummary("A service's ordered routes (ETag in the response)");
-
-        meshes.MapPut("/{mesh}/services/{service}/routes", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
-        {
-            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.RouteTable, MeshValidator.RoutesResource(service), ct);
-            if (body.Problem is not null) return body.Problem;
-            return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "routes", ResourceTags.Routes, d => d with { Routes = body.Value!.Routes }),
-                s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Routes(d) : null, created: false, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<RouteTable>("Replace a service's routes (If-Match required)");
-
-        meshes.MapGet("/{mesh}/services/{service}/policy", (string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
-            ReadAsync(http, desired, mesh, service, ResourceTags.Policy, d => Results.Json(d.Policy, StateJson.Default.ServicePolicy), ct))
-            .Produces<ServicePolicy>().WithSummary("A service's policy (ETag in the response)");
-
-        meshes.MapPut("/{mesh}/services/{service}/policy", async Task<IResult> (string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
-        {
-            var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServicePolicy, MeshValidator.PolicyResource(service), ct);
-            if (body.Problem is not null) return body.Problem;
-            return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "policy", ResourceTags.Policy, d => d with { Policy = body.Value! }),
-                s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Policy(d) : null, created: false, ct);
-        }).RequireAuthorization(Auth.OperatorPolicy).WithEditMetadata<ServicePolicy>("Replace a service's policy (If-Match required)");
-
+        meshes.MapGet("/{mesh}", GetMesh).Produces<MeshView>().WithSummary("A mesh: its revision (ETag) and services");
+        meshes.MapPut("/{mesh}", PutMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Create a mesh (idempotent)").Produces<EditResult>(StatusCodes.Status201Created);
+        meshes.MapDelete("/{mesh}", DeleteMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete an empty mesh (If-Match required)")
+            .Produces<EditResult>().ProducesProblem(StatusCodes.Status409Conflict);
+        meshes.MapGet("/{mesh}/services/{service}", GetService).Produces<ServiceDefinition>().WithSummary("A service (ETag in the response)");
+        meshes.MapPut("/{mesh}/services/{service}", PutService).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<ServiceDefinition>("Create or replace a service (If-Match to replace)");
+        meshes.MapDelete("/{mesh}/services/{service}", DeleteService).RequireAuthorization(Auth.OperatorPolicy)
+            .WithSummary("Delete a service no other service calls (If-Match required)").Produces<EditResult>();
+        meshes.MapGet("/{mesh}/services/{service}/routes", GetRoutes).Produces<RouteTable>().WithSummary("A service's ordered routes (ETag in the response)");
+        meshes.MapPut("/{mesh}/services/{service}/routes", PutRoutes).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<RouteTable>("Replace a service's routes (If-Match required)");
+        meshes.MapGet("/{mesh}/services/{service}/policy", GetPolicy).Produces<ServicePolicy>().WithSummary("A service's policy (ETag in the response)");
+        meshes.MapPut("/{mesh}/services/{service}/policy", PutPolicy).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<ServicePolicy>("Replace a service's policy (If-Match required)");
         return app;
+    }
+
+    private static async Task<Results<JsonHttpResult<MeshView>, ProblemHttpResult>> GetMesh(string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+        http.Response.Headers.ETag = ResourceTags.Mesh(state);
+        return TypedResults.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys]), ApiJson.Default.MeshView);
+    }
+
+    private static Task<EditResponse> PutMesh(string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        runner.RunAsync(http, mesh, current => current is null
+            ? new Propose(new MeshState(mesh, []), [], MeshLifecycle.Created)
+            : new Propose(current, []), s => s is null ? null : ResourceTags.Mesh(s), created: true, ct);
+
+    private static Task<EditResponse> DeleteMesh(string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        runner.RunAsync(http, mesh, current =>
+        {
+            if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+            if (Precondition(http, $"mesh '{mesh}'", ResourceTags.Mesh(current)) is { } refused) return refused;
+            if (!current.Services.IsEmpty)
+                return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
+            return new Propose(null, [], MeshLifecycle.Deleted);
+        }, _ => null, created: false, ct);
+
+    private static Task<Results<JsonHttpResult<ServiceDefinition>, ProblemHttpResult>> GetService(string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+        ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => TypedResults.Json(d, StateJson.Default.ServiceDefinition), ct);
+
+    private static async Task<EditResponse> PutService(string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var resource = MeshValidator.ServiceResource(service);
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServiceDefinition, resource, ct);
+        if (body.Problem is not null) return body.Problem;
+        var definition = body.Value!;
+        var mismatches = new List<FieldError>();
+        if (definition.Mesh.Length > 0 && definition.Mesh != mesh) mismatches.Add(new FieldError(resource, "$.mesh", $"is '{definition.Mesh}' but the URL names mesh '{mesh}'; leave it out"));
+        if (definition.Name.Length > 0 && definition.Name != service) mismatches.Add(new FieldError(resource, "$.name", $"is '{definition.Name}' but the URL names service '{service}'; leave it out"));
+        if (mismatches.Count > 0) return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", mismatches);
+        return await runner.RunAsync(http, mesh, current =>
+        {
+            if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+            var existing = current.Services.GetValueOrDefault(service);
+            if (Precondition(http, $"service '{service}'", existing is null ? null : ResourceTags.Service(existing)) is { } refused) return refused;
+            var proposed = definition with { Mesh = mesh, Name = service, Routes = existing?.Routes ?? [], Policy = existing?.Policy ?? new() };
+            return new Propose(current.With(service, proposed), [service]);
+        }, s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Service(d) : null, created: true, ct);
+    }
+
+    private static Task<EditResponse> DeleteService(string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        runner.RunAsync(http, mesh, current =>
+        {
+            if (current?.Services.GetValueOrDefault(service) is not { } existing) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' has no service '{service}'");
+            if (Precondition(http, $"service '{service}'", ResourceTags.Service(existing)) is { } refused) return refused;
+            return new Propose(current.With(service, null), [service]);
+        }, _ => null, created: false, ct);
+
+    private static Task<Results<JsonHttpResult<RouteTable>, ProblemHttpResult>> GetRoutes(string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+        ReadAsync(http, desired, mesh, service, ResourceTags.Routes, d => TypedResults.Json(new RouteTable { Routes = d.Routes }, StateJson.Default.RouteTable), ct);
+
+    private static async Task<EditResponse> PutRoutes(string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.RouteTable, MeshValidator.RoutesResource(service), ct);
+        if (body.Problem is not null) return body.Problem;
+        return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "routes", ResourceTags.Routes, d => d with { Routes = body.Value!.Routes }),
+            s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Routes(d) : null, created: false, ct);
+    }
+
+    private static Task<Results<JsonHttpResult<ServicePolicy>, ProblemHttpResult>> GetPolicy(string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
+        ReadAsync(http, desired, mesh, service, ResourceTags.Policy, d => TypedResults.Json(d.Policy, StateJson.Default.ServicePolicy), ct);
+
+    private static async Task<EditResponse> PutPolicy(string mesh, string service, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.ServicePolicy, MeshValidator.PolicyResource(service), ct);
+        if (body.Problem is not null) return body.Problem;
+        return await runner.RunAsync(http, mesh, current => EditPart(http, current, mesh, service, "policy", ResourceTags.Policy, d => d with { Policy = body.Value! }),
+            s => s?.Services.GetValueOrDefault(service) is { } d ? ResourceTags.Policy(d) : null, created: false, ct);
     }
 
     /// <summary>What every write documents: its body, its result, and the ways it can be refused.</summary>
@@ -131,12 +140,12 @@ public static class EditEndpoints
         if (ifMatch.Length == 0)
             return new Refuse(RefusalKind.PreconditionRequired, $"{what} exists: send If-Match with the ETag a GET returned, so no one else's edit is overwritten");
         if (ifMatch != "*" && !ifMatch.Split(',').Select(t => t.Trim()).Contains(currentTag))
-            return new Refuse(RefusalKind.PreconditionFailed, $"{what} changed since ETag {ifMatch} (now {currentTag}): GET it again and re-apply the edit");
+            return new Refuse(RefusalKind.PreconditionFailed, $"{what} changed since ETag {LogText.Safe(ifMatch)} (now {currentTag}): GET it again and re-apply the edit");
         return null;
     }
 
-    private static async Task<IResult> ReadAsync(HttpContext http, IDesiredStateStore desired, string mesh, string service,
-        Func<ServiceDefinition, string> tag, Func<ServiceDefinition, IResult> view, CancellationToken ct)
+    private static async Task<Results<JsonHttpResult<T>, ProblemHttpResult>> ReadAsync<T>(HttpContext http, IDesiredStateStore desired, string mesh, string service,
+        Func<ServiceDefinition, string> tag, Func<ServiceDefinition, JsonHttpResult<T>> view, CancellationToken ct)
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
         if (!state.Services.TryGetValue(service, out var definition)) return NotFound($"mesh '{mesh}' has no service '{service}'");

@@ -2,6 +2,8 @@ using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using EditResponse = Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Mesh.Api.EditResult>, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
 
 namespace Mesh.Api;
 
@@ -11,20 +13,20 @@ public sealed record EditResult(bool DryRun, ChangeView? Change, IReadOnlyList<F
 /// <summary>Runs an edit or a rollback through the core's edit use case for an HTTP request, and maps its outcome to a response.</summary>
 public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
 {
-    public async Task<IResult> RunAsync(HttpContext http, string mesh, Func<MeshState?, EditDecision> decide, Func<MeshState?, string?> tagAfter, bool created,
+    public async Task<EditResponse> RunAsync(HttpContext http, string mesh, Func<MeshState?, EditDecision> decide, Func<MeshState?, string?> tagAfter, bool created,
         CancellationToken ct)
     {
         if (Request(http, mesh) is not { } request) return DryRunProblem(http);
         return Respond(http, await edits.EditAsync(request, decide, ct), tagAfter, created);
     }
 
-    public async Task<IResult> RollbackAsync(HttpContext http, string mesh, string changeId, CancellationToken ct)
+    public async Task<EditResponse> RollbackAsync(HttpContext http, string mesh, string changeId, CancellationToken ct)
     {
         if (Request(http, mesh) is not { } request) return DryRunProblem(http);
         return Respond(http, await edits.RollbackAsync(request, changeId, ct), _ => null, created: false);
     }
 
-    private IResult Respond(HttpContext http, EditReport report, Func<MeshState?, string?> tagAfter, bool created)
+    private EditResponse Respond(HttpContext http, EditReport report, Func<MeshState?, string?> tagAfter, bool created)
     {
         foreach (var failure in report.After.Failures)
             log.LogError("after change: {Step} of {Subject} failed: {Reason}", failure.Step, LogText.Safe(failure.Subject), LogText.Safe(failure.Reason));
@@ -42,13 +44,13 @@ public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
                 return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", invalid.Errors);
             case EditUnchanged unchanged:
                 SetTag(http, tagAfter(unchanged.Mesh));
-                return Results.Json(new EditResult(false, null, []), ApiJson.Default.EditResult);
+                return TypedResults.Json(new EditResult(false, null, []), ApiJson.Default.EditResult);
             case EditPlanned:
-                return Results.Json(new EditResult(true, null, report.Plan), ApiJson.Default.EditResult);
+                return TypedResults.Json(new EditResult(true, null, report.Plan), ApiJson.Default.EditResult);
             case EditApplied applied:
                 SetTag(http, tagAfter(applied.Mesh));
                 var createdNow = created && applied.Change.Services.All(s => s.Before is null) && (applied.Change.Services.Length > 0 || applied.Change.Lifecycle == MeshLifecycle.Created);
-                return Results.Json(new EditResult(false, ChangeView.From(applied.Change), report.Plan), ApiJson.Default.EditResult,
+                return TypedResults.Json(new EditResult(false, ChangeView.From(applied.Change), report.Plan), ApiJson.Default.EditResult,
                     statusCode: createdNow ? StatusCodes.Status201Created : StatusCodes.Status200OK);
             default:
                 throw new InvalidOperationException("unknown edit outcome");
@@ -73,7 +75,7 @@ public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
         return values.Count == 1 && bool.TryParse(values[0], out var parsed) && values[0]!.Trim().Length == values[0]!.Length ? parsed : null;
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult DryRunProblem(HttpContext http) =>
+    private static ProblemHttpResult DryRunProblem(HttpContext http) =>
         Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("query", "$.dryRun",
             $"must be true or false, once (got '{LogText.Safe(http.Request.Query["dryRun"].ToString())}')")]);
 }

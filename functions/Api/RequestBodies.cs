@@ -20,7 +20,7 @@ namespace Mesh.Api;
 public sealed partial class EditJson : JsonSerializerContext;
 
 /// <summary>A body that parsed, or the problem that says why it did not.</summary>
-public readonly record struct Body<T>(T? Value, IResult? Problem);
+public readonly record struct Body<T>(T? Value, ProblemHttpResult? Problem);
 
 public static class RequestBodies
 {

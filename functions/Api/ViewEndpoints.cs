@@ -1,12 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Mesh.Contracts.State;
 using Mesh.Core.Compile;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
-using Mesh.Contracts.State;
 using Mesh.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -14,7 +14,7 @@ namespace Mesh.Api;
 
 public sealed record FleetView(string Fleet, string Version, long Sequence, DateTimeOffset CommittedAt);
 
-public sealed record EndpointView(string Id, string? Address, int? Port, string Zone, string Version, EndpointHealth Health, string Source);
+public sealed record EndpointView(string Id, string Address, int Port, string Zone, string Version, EndpointHealth Health, string Source);
 
 public sealed record MeshView(string Name, long Revision, IReadOnlyList<string> Services);
 
@@ -34,66 +34,73 @@ public sealed record ServiceEndpointsView(string Mesh, string Service, string? W
 [JsonSerializable(typeof(FieldError[]))]
 public sealed partial class ApiJson : JsonSerializerContext;
 
-/// <summary>Read-only views for operators: meshes, services, their recorded endpoints, fleets and their snapshots.</summary>
+/// <summary>Read-only views for operators: meshes, services, their recorded endpoints, fleets and their snapshots, bootstraps.</summary>
 public static class ViewEndpoints
 {
     public static IEndpointRouteBuilder MapViews(this IEndpointRouteBuilder app)
     {
         var meshes = app.MapGroup("/v1/meshes").WithTags("views");
-        meshes.MapGet("/", async (IDesiredStateStore desired, CancellationToken ct) =>
-            Results.Json(await desired.ListMeshesAsync(ct), ApiJson.Default.IReadOnlyListString));
-
-        meshes.MapGet("/{mesh}/services", async (string mesh, IDesiredStateStore desired, CancellationToken ct) =>
-            await desired.GetMeshAsync(mesh, ct) is { } state
-                ? Results.Json(state.Services.Values, ApiJson.Default.IEnumerableServiceDefinition)
-                : NoMesh(mesh));
-
-        meshes.MapGet("/{mesh}/services/{service}/endpoints", async (string mesh, string service, IDesiredStateStore desired, IEndpointStore endpoints, CancellationToken ct) =>
-        {
-            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
-            if (!state.Services.TryGetValue(service, out var definition))
-                return Results.Problem(title: "Unknown service", detail: $"mesh '{mesh}' has no service '{service}'", statusCode: StatusCodes.Status404NotFound);
-            var live = definition.Workload is { } source ? await endpoints.ListLiveAsync(source.Key, ct) : [];
-            var views = live.SelectMany(o => o.Endpoints.Select(e => new EndpointView(
-                    e.Id, e.Address, e.Address is null ? null : EndpointPorts.Resolve(definition, e), e.Zone, e.Version, e.Health, o.SourceId)))
-                .OrderBy(v => v.Address, StringComparer.Ordinal).ThenBy(v => v.Id, StringComparer.Ordinal).ToList();
-            return Results.Json(new ServiceEndpointsView(mesh, service, definition.Workload?.Key.Value, views), ApiJson.Default.ServiceEndpointsView);
-        });
-
-        meshes.MapGet("/{mesh}/fleets", async (string mesh, ISnapshotStore snapshots, CancellationToken ct) =>
-        {
-            var heads = await snapshots.ListHeadsAsync(mesh, ct);
-            return Results.Json(heads.Select(h => new FleetView(h.Fleet.ToString(), h.Version, h.Sequence, h.CommittedAt)).ToList(), ApiJson.Default.IReadOnlyListFleetView);
-        });
-
-        meshes.MapGet("/{mesh}/fleets/{service}/snapshot", async (string mesh, string service, SnapshotCache cache, CancellationToken ct) =>
-            await cache.GetCurrentAsync(new FleetId(mesh, service), ct) is { } snapshot
-                ? Results.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
-                : Results.Problem(title: "Unknown fleet", detail: $"fleet '{mesh}/{service}' has no compiled configuration", statusCode: StatusCodes.Status404NotFound));
-
-        // A proxy's bootstrap: ?node=ID&zone=AZ&format=yaml|json; the control plane's address is Xds:ControlPlaneUrl, else this request's.
-        meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", async Task<IResult> (string mesh, string service, string? node, string? zone, string? format,
-            HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct) =>
-        {
-            if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
-            if (!state.Services.ContainsKey(service))
-                return Results.Problem(title: "Unknown service", detail: $"mesh '{mesh}' has no service '{service}'", statusCode: StatusCodes.Status404NotFound);
-            if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
-                return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
-                    "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
-            var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
-            var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
-            var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
-            return format switch
-            {
-                null or "json" => Results.Bytes(bootstrap, "application/json"),
-                "yaml" => Results.Text(JsonToYaml.Convert(bootstrap), "application/yaml"),
-                _ => Results.Problem(title: "Unknown format", detail: $"format '{format}' is not json or yaml", statusCode: StatusCodes.Status400BadRequest),
-            };
-        });
+        meshes.MapGet("/", ListMeshes).Produces<IReadOnlyList<string>>();
+        meshes.MapGet("/{mesh}/services", ListServices).Produces<IEnumerable<ServiceDefinition>>();
+        meshes.MapGet("/{mesh}/services/{service}/endpoints", ListEndpoints).Produces<ServiceEndpointsView>();
+        meshes.MapGet("/{mesh}/fleets", ListFleets).Produces<IReadOnlyList<FleetView>>();
+        meshes.MapGet("/{mesh}/fleets/{service}/snapshot", GetSnapshot);
+        meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", GetBootstrap);
         return app;
     }
 
-    private static ProblemHttpResult NoMesh(string mesh) =>
-        Problems.NotFound("Unknown mesh", $"mesh '{mesh}' does not exist");
+    private static async Task<JsonHttpResult<IReadOnlyList<string>>> ListMeshes(IDesiredStateStore desired, CancellationToken ct) =>
+        TypedResults.Json(await desired.ListMeshesAsync(ct), ApiJson.Default.IReadOnlyListString);
+
+    private static async Task<Results<JsonHttpResult<IEnumerable<ServiceDefinition>>, ProblemHttpResult>> ListServices(string mesh, IDesiredStateStore desired, CancellationToken ct) =>
+        await desired.GetMeshAsync(mesh, ct) is { } state
+            ? TypedResults.Json<IEnumerable<ServiceDefinition>>(state.Services.Values, ApiJson.Default.IEnumerableServiceDefinition)
+            : NoMesh(mesh);
+
+    /// <summary>Endpoints a proxy can reach: with an address and a port that resolves; an address once per service.</summary>
+    private static async Task<Results<JsonHttpResult<ServiceEndpointsView>, ProblemHttpResult>> ListEndpoints(string mesh, string service,
+        IDesiredStateStore desired, IEndpointStore endpoints, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
+        if (!state.Services.TryGetValue(service, out var definition)) return NoService(mesh, service);
+        var live = definition.Workload is { } source ? await endpoints.ListLiveAsync(source.Key, ct) : [];
+        var views = live
+            .SelectMany(o => o.Endpoints.Select(e => (Endpoint: e, o.SourceId, Port: EndpointPorts.Resolve(definition, e))))
+            .Where(e => e.Endpoint.Address is not null && e.Port is not null)
+            .Select(e => new EndpointView(e.Endpoint.Id, e.Endpoint.Address!, e.Port!.Value, e.Endpoint.Zone, e.Endpoint.Version, e.Endpoint.Health, e.SourceId))
+            .OrderBy(v => v.Address, StringComparer.Ordinal).ThenBy(v => v.Id, StringComparer.Ordinal)
+            .DistinctBy(v => v.Address, StringComparer.Ordinal)
+            .ToList();
+        return TypedResults.Json(new ServiceEndpointsView(mesh, service, definition.Workload?.Key.Value, views), ApiJson.Default.ServiceEndpointsView);
+    }
+
+    private static async Task<JsonHttpResult<IReadOnlyList<FleetView>>> ListFleets(string mesh, ISnapshotStore snapshots, CancellationToken ct) =>
+        TypedResults.Json<IReadOnlyList<FleetView>>([.. (await snapshots.ListHeadsAsync(mesh, ct)).Select(h => new FleetView(h.Fleet.ToString(), h.Version, h.Sequence, h.CommittedAt))],
+            ApiJson.Default.IReadOnlyListFleetView);
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSnapshot(string mesh, string service, SnapshotCache cache, CancellationToken ct) =>
+        await cache.GetCurrentAsync(new FleetId(mesh, service), ct) is { } snapshot
+            ? TypedResults.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
+            : Problems.NotFound("Unknown fleet", $"fleet '{mesh}/{service}' has no compiled configuration");
+
+    /// <summary>A proxy's bootstrap: ?node=ID&amp;zone=AZ&amp;format=yaml|json, naming the control plane's configured address.</summary>
+    private static async Task<Results<FileContentHttpResult, ContentHttpResult, ProblemHttpResult>> GetBootstrap(string mesh, string service, string? node, string? zone,
+        string? format, HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
+        if (!state.Services.ContainsKey(service)) return NoService(mesh, service);
+        if (format is not (null or "json" or "yaml"))
+            return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("bootstrap", "$.format", "must be json or yaml")]);
+        if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
+            return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
+                "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
+        var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+        var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
+        var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
+        return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(bootstrap), "application/yaml") : TypedResults.Bytes(bootstrap, "application/json");
+    }
+
+    private static ProblemHttpResult NoMesh(string mesh) => Problems.NotFound("Unknown mesh", $"mesh '{mesh}' does not exist");
+
+    private static ProblemHttpResult NoService(string mesh, string service) => Problems.NotFound("Unknown service", $"mesh '{mesh}' has no service '{service}'");
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Mesh.Contracts.Xds;
 using Mesh.Core.Model;
 using Mesh.Core.Serving;
-using Mesh.Core.Snapshots;
 using Mesh.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -11,59 +10,68 @@ namespace Mesh.Api;
 /// <summary>Envoy's REST xDS: POST /v3/discovery:{clusters|endpoints|listeners|routes}, answered from the fleet's current snapshot.</summary>
 public static class XdsEndpoints
 {
-    public static IEndpointRouteBuilder MapXds(this IEndpointRouteBuilder app)
-    {
-        app.MapPost("/v3/discovery:{type}", async (string type, HttpRequest request, SnapshotCache snapshots, ProxyTracker proxies, ILogger<SnapshotCache> log, CancellationToken cancellationToken) =>
-        {
-            if (!XdsTypes.TryParsePathName(type, out var xdsType))
-                return Problem(StatusCodes.Status404NotFound, "Unknown discovery type", $"'{type}' is not one of clusters, endpoints, listeners, routes");
-            DiscoveryRequest discovery;
-            try
-            {
-                if (request.ContentLength > MaxRequestBytes) return TooLarge();
-                using var body = new MemoryStream();
-                await new LimitedStream(request.Body, MaxRequestBytes).CopyToAsync(body, cancellationToken);
-                discovery = DiscoveryRequest.Parse(body.GetBuffer().AsSpan(0, (int)body.Length));
-            }
-            catch (JsonException e)
-            {
-                return Problem(StatusCodes.Status400BadRequest, "Not a DiscoveryRequest", e.Message);
-            }
-            catch (LimitedStream.TooLargeException)
-            {
-                return TooLarge();
-            }
-            if (discovery.TypeUrl is { Length: > 0 } typeUrl && typeUrl != xdsType.TypeUrl())
-                return Problem(StatusCodes.Status400BadRequest, "Type mismatch", $"type_url '{typeUrl}' was posted to /v3/discovery:{type}");
-            if (!FleetId.TryParse(discovery.NodeCluster, out var fleet))
-                return Problem(StatusCodes.Status400BadRequest, "No fleet", $"node.cluster '{discovery.NodeCluster}' is not of the form <mesh>/<service>");
-            var snapshot = await snapshots.GetCurrentAsync(fleet, cancellationToken);
-            if (snapshot is null)
-                return Problem(StatusCodes.Status404NotFound, "Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
-
-            var reply = XdsResponder.Respond(snapshot, xdsType, discovery.VersionInfo, discovery.ResourceNames);
-            if (reply is NotModified or Resources && discovery.NodeId is { Length: > 0 } nodeId)
-                await proxies.RecordAsync(fleet, nodeId, xdsType, discovery.ResourceNames, discovery.VersionInfo, (reply as Resources)?.Version, cancellationToken);
-            switch (reply)
-            {
-                case NotModified:
-                    return Results.StatusCode(StatusCodes.Status304NotModified);
-                case Resources resources:
-                    log.LogDebug("xds {Fleet} {Node} {Type} {FromVersion} -> {ToVersion}", fleet, discovery.NodeId, type, discovery.VersionInfo, resources.Version);
-                    return Results.Bytes(DiscoveryResponse.Write(resources.Version, xdsType, resources.Items), "application/json");
-                case UnknownResources unknown:
-                    return Problem(StatusCodes.Status404NotFound, "Unknown resource", $"fleet '{fleet}' has no {type} named {string.Join(", ", unknown.Names.Select(n => $"'{n}'"))}");
-                default:
-                    throw new InvalidOperationException("unknown xDS reply");
-            }
-        }).WithTags("xds").WithSummary("Envoy REST xDS: a DiscoveryResponse, or 304 when the proxy already runs this version");
-        return app;
-    }
-
     /// <summary>A DiscoveryRequest names at most a few thousand resources; far more than that is not a proxy.</summary>
     public const int MaxRequestBytes = 1024 * 1024;
 
-    private static ProblemHttpResult Problem(int status, string title, string detail) => Problems.Status(status, title, detail);
+    public static IEndpointRouteBuilder MapXds(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v3/discovery:{type}", DiscoverAsync).WithTags("xds")
+            .WithSummary("Envoy REST xDS: a DiscoveryResponse, or 304 when the proxy already runs this version");
+        return app;
+    }
 
-    private static ProblemHttpResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a DiscoveryRequest may be at most {MaxRequestBytes} bytes");
+    private static async Task<Results<StatusCodeHttpResult, FileContentHttpResult, ProblemHttpResult>> DiscoverAsync(string type, HttpRequest request,
+        SnapshotCache snapshots, ProxyTracker proxies, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
+    {
+        if (!XdsTypes.TryParsePathName(type, out var xdsType))
+            return Problems.NotFound("Unknown discovery type", $"'{LogText.Safe(type)}' is not one of clusters, endpoints, listeners, routes");
+        if (await ReadAsync(request, cancellationToken) is not { } discovery)
+            return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"a DiscoveryRequest may be at most {MaxRequestBytes} bytes");
+        if (discovery.Request is not { } parsed)
+            return Problems.Status(StatusCodes.Status400BadRequest, "Not a DiscoveryRequest", discovery.Error!);
+        if (parsed.TypeUrl is { Length: > 0 } typeUrl && typeUrl != xdsType.TypeUrl())
+            return Problems.Status(StatusCodes.Status400BadRequest, "Type mismatch", $"type_url '{LogText.Safe(typeUrl)}' was posted to /v3/discovery:{type}");
+        if (!FleetId.TryParse(parsed.NodeCluster, out var fleet))
+            return Problems.Status(StatusCodes.Status400BadRequest, "No fleet", $"node.cluster '{LogText.Safe(parsed.NodeCluster)}' is not of the form <mesh>/<service>");
+        if (await snapshots.GetCurrentAsync(fleet, cancellationToken) is not { } snapshot)
+            return Problems.NotFound("Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
+
+        var reply = XdsResponder.Respond(snapshot, xdsType, parsed.VersionInfo, parsed.ResourceNames);
+        if (reply is NotModified or Resources && parsed.NodeId is { Length: > 0 } nodeId)
+            await proxies.RecordAsync(fleet, nodeId, xdsType, parsed.ResourceNames, parsed.VersionInfo, (reply as Resources)?.Version, cancellationToken);
+        switch (reply)
+        {
+            case NotModified:
+                return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            case Resources resources:
+                log.LogDebug("xds {Fleet} {Type} {FromVersion} -> {ToVersion}", fleet, type, LogText.Safe(parsed.VersionInfo), resources.Version);
+                return TypedResults.Bytes(DiscoveryResponse.Write(resources.Version, xdsType, resources.Items), "application/json");
+            case UnknownResources unknown:
+                return Problems.NotFound("Unknown resource", $"fleet '{fleet}' has no {type} named {string.Join(", ", unknown.Names.Take(5).Select(n => $"'{LogText.Safe(n)}'"))}");
+            default:
+                throw new InvalidOperationException("unknown xDS reply");
+        }
+    }
+
+    private sealed record Parsed(DiscoveryRequest? Request, string? Error);
+
+    /// <summary>The request, or why it is not one; null when the body is over the limit.</summary>
+    private static async Task<Parsed?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxRequestBytes) return null;
+        using var body = new MemoryStream();
+        try
+        {
+            await new LimitedStream(request.Body, MaxRequestBytes).CopyToAsync(body, cancellationToken);
+            return new Parsed(DiscoveryRequest.Parse(body.GetBuffer().AsSpan(0, (int)body.Length)), null);
+        }
+        catch (LimitedStream.TooLargeException)
+        {
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return new Parsed(null, e.Message);
+        }
+    }
 }

@@ -50,8 +50,8 @@ public static class Auth
         {
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             Response.Headers.WWWAuthenticate = "Bearer";
-            await Results.Problem(title: "Not authenticated", statusCode: StatusCodes.Status401Unauthorized,
-                detail: "writes need a caller: a bearer token (Authorization: Bearer ...) or, in AWS, SigV4-signed requests").ExecuteAsync(Context);
+            await Problems.Status(StatusCodes.Status401Unauthorized, "Not authenticated",
+                "writes need a caller: a bearer token (Authorization: Bearer ...) or, in AWS, SigV4-signed requests").ExecuteAsync(Context);
         }
 
         private string? IamCaller()
