@@ -36,14 +36,14 @@ public static class MeshHosting
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
     {
-        IMeshStore store = configuration["Store:DynamoDb:TableName"] is { Length: > 0 } table
+        var store = configuration["Store:DynamoDb:TableName"] is { Length: > 0 } table
             ? OpenDynamoDb(table, configuration.GetSection("Store:DynamoDb"))
-            : SqliteStore.Open(configuration["Store:SqlitePath"] ?? Path.Combine(".local", "mesh.db"));
+            : SqliteDatabase.Open(configuration["Store:SqlitePath"] ?? Path.Combine(".local", "mesh.db"));
         services.AddSingleton(store);
-        services.AddSingleton<IEndpointStore>(store);
-        services.AddSingleton<IDesiredStateStore>(store);
-        services.AddSingleton<ISnapshotStore>(store);
-        services.AddSingleton<IProxyStatusStore>(store);
+        services.AddSingleton(store.Endpoints);
+        services.AddSingleton(store.Desired);
+        services.AddSingleton(store.Snapshots);
+        services.AddSingleton(store.Proxies);
         services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds")));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => GuardedRetry.Default(sp.GetRequiredService<TimeProvider>()));
@@ -125,20 +125,20 @@ public static class MeshHosting
         return builder;
     }
 
-    private static DynamoDbStore OpenDynamoDb(string table, IConfiguration section)
+    private static MeshStore OpenDynamoDb(string table, IConfiguration section)
     {
         IAmazonDynamoDB client;
         if (section["ServiceUrl"] is { Length: > 0 } serviceUrl)
         {
             // DynamoDB Local accepts any credentials; it is the only case where the table is created here.
             client = new AmazonDynamoDBClient(new BasicAWSCredentials("local", "local"), new AmazonDynamoDBConfig { ServiceURL = serviceUrl });
-            DynamoDbStore.EnsureTableAsync(client, table, CancellationToken.None).GetAwaiter().GetResult();
+            DynamoDbTable.EnsureTableAsync(client, table, CancellationToken.None).GetAwaiter().GetResult();
         }
         else
         {
             client = new AmazonDynamoDBClient(new AmazonDynamoDBConfig { RetryMode = Amazon.Runtime.RequestRetryMode.Standard, MaxErrorRetry = 4 });
         }
-        return new DynamoDbStore(client, table, TimeProvider.System);
+        return DynamoDbTable.Open(client, table, TimeProvider.System);
     }
 
     public static XdsSettings ReadXdsSettings(IConfiguration section)

@@ -113,7 +113,9 @@ public sealed class WholeRun(TextWriter output)
         for (var n = 1; n <= 60; n++)
         {
             var started = Stopwatch.GetTimestamp();
-            using var posted = await http.PostAsync("/events", LoadDriver.Json(SqsWrapped(EcsTaskEvent(n))));
+            using var events = new HttpRequestMessage(HttpMethod.Post, "/events") { Content = LoadDriver.Json(SqsWrapped(EcsTaskEvent(n))) };
+            events.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken);
+            using var posted = await http.SendAsync(events);
             posted.EnsureSuccessStatusCode();
             var next = await NextVersionAsync(http, caller, "endpoints", version, cluster);
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -66,7 +66,7 @@ public class PolicyFleetGoldenTests
     {
         Assert.Empty(MeshValidator.Validate(new MeshState("policy", Mesh)));
         using var store = new TempStore();
-        await store.Store.PutServicesAsync(Mesh, CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync(Mesh, CancellationToken.None);
         var address = 10;
         foreach (var service in Mesh)
         {

@@ -141,7 +141,7 @@ public class TemplateTests
     public void The_table_is_the_one_the_dynamodb_store_creates_with_pitr_ttl_and_encryption()
     {
         var table = Assert.Single(OfType("AWS::DynamoDB::Table")).Resource["Properties"]!;
-        var expected = DynamoDbStore.TableDefinition("t");
+        var expected = DynamoDbTable.TableDefinition("t");
         Assert.Equal("PAY_PER_REQUEST", (string?)table["BillingMode"]);
         Assert.Equal(expected.AttributeDefinitions.Select(a => $"{a.AttributeName}:{a.AttributeType.Value}"),
             table["AttributeDefinitions"]!.AsArray().Select(a => $"{a!["AttributeName"]}:{a["AttributeType"]}"));
@@ -151,7 +151,7 @@ public class TemplateTests
         Assert.Equal(expectedIndex.IndexName, (string?)index["IndexName"]);
         Assert.Equal(expectedIndex.KeySchema.Select(k => $"{k.AttributeName}:{k.KeyType.Value}"), index["KeySchema"]!.AsArray().Select(k => $"{k!["AttributeName"]}:{k["KeyType"]}"));
         Assert.Equal(expectedIndex.Projection.ProjectionType.Value, (string?)index["Projection"]!["ProjectionType"]);
-        Assert.Equal(DynamoDbStore.TtlAttribute, (string?)table["TimeToLiveSpecification"]!["AttributeName"]);
+        Assert.Equal(DynamoDbTable.TtlAttribute, (string?)table["TimeToLiveSpecification"]!["AttributeName"]);
         Assert.Equal("true", (string?)table["PointInTimeRecoverySpecification"]!["PointInTimeRecoveryEnabled"]);
         Assert.Equal("true", (string?)table["SSESpecification"]!["SSEEnabled"]);
     }

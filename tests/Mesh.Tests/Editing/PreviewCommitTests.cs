@@ -16,8 +16,8 @@ public class PreviewCommitTests
     public async Task A_preview_commits_as_compiled_when_no_one_moved_the_head()
     {
         using var store = new TempStore();
-        await store.Store.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
-        var mesh = (await store.Store.GetMeshAsync("m", CancellationToken.None))!;
+        await store.Store.Desired.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
+        var mesh = (await store.Store.Desired.GetMeshAsync("m", CancellationToken.None))!;
         var previews = await store.Publisher.PreviewAsync(mesh, [new FleetId("m", "web")], CancellationToken.None);
 
         var outcome = Assert.Single(await store.Publisher.CommitAsync(previews, CancellationToken.None));
@@ -29,18 +29,18 @@ public class PreviewCommitTests
     public async Task A_preview_whose_head_moved_is_published_again_from_fresh_inputs()
     {
         using var store = new TempStore();
-        await store.Store.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
         var web = new FleetId("m", "web");
-        var stale = await store.Publisher.PreviewAsync((await store.Store.GetMeshAsync("m", CancellationToken.None))!, [web], CancellationToken.None);
+        var stale = await store.Publisher.PreviewAsync((await store.Store.Desired.GetMeshAsync("m", CancellationToken.None))!, [web], CancellationToken.None);
 
         // Meanwhile the mesh changes and another writer publishes web from it.
-        await store.Store.PutServicesAsync([Service("api") with { Hostnames = ["api.internal"] }], CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([Service("api") with { Hostnames = ["api.internal"] }], CancellationToken.None);
         var other = Assert.Single(await store.Publisher.PublishAsync([web], CancellationToken.None));
 
         var outcome = Assert.Single(await store.Publisher.CommitAsync(stale, CancellationToken.None));
         Assert.NotSame(((Compiled)stale[0].Result!).Snapshot, outcome.Snapshot);
         Assert.Equal(other.Version, outcome.Version);
-        Assert.Equal(other.Version, (await store.Store.GetHeadAsync(web, CancellationToken.None))!.Version);
+        Assert.Equal(other.Version, (await store.Store.Snapshots.GetHeadAsync(web, CancellationToken.None))!.Version);
         Assert.Contains("api.internal", System.Text.Encoding.UTF8.GetString(outcome.Snapshot![XdsType.Routes].Find(ResourceNames.OutboundRoutes)!.Json.Span));
     }
 }

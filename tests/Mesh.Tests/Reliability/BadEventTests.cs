@@ -61,7 +61,7 @@ public class BadEventTests
         using var store = new TempStore();
         await Story.SeedAsync(store, Repo.Samples);
         var storefront = new FleetId("shop", "storefront");
-        var before = (await store.Store.GetHeadAsync(storefront, CancellationToken.None))!.Version;
+        var before = (await store.Store.Snapshots.GetHeadAsync(storefront, CancellationToken.None))!.Version;
         // Task b of checkout-api, which storefront calls; every bad record is about task a, or about a slice.
         var good = SampleEvents.Bodies(Repo.Samples).First(b => b.Sample.StartsWith("02-", StringComparison.Ordinal)).Body;
 
@@ -70,9 +70,9 @@ public class BadEventTests
 
         Assert.Equal(["bad"], response.BatchItemFailures.Select(f => f.ItemIdentifier));
         var checkout = WorkloadKey.Ecs("payments-prod", "checkout-api");
-        var live = (await store.Store.ListLiveAsync([checkout], CancellationToken.None))[checkout];
+        var live = (await store.Store.Endpoints.ListLiveAsync([checkout], CancellationToken.None))[checkout];
         Assert.Equal(["ecs-task:payments-prod/2b7e41c09d5a4f36a1e8c3d7b90f6e52"], live.Select(o => o.SourceId));
-        Assert.NotEqual(before, (await store.Store.GetHeadAsync(storefront, CancellationToken.None))!.Version);
+        Assert.NotEqual(before, (await store.Store.Snapshots.GetHeadAsync(storefront, CancellationToken.None))!.Version);
     }
 
     [Fact]

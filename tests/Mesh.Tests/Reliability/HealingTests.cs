@@ -32,14 +32,14 @@ public class HealingTests
 
     private static (MeshEdits Edits, DyingSnapshots Snapshots) EditsOver(TempStore store)
     {
-        var snapshots = new DyingSnapshots(store.Store);
+        var snapshots = new DyingSnapshots(store.Store.Snapshots);
         var retry = GuardedRetry.Default(TimeProvider.System, new Random(7));
-        var publisher = new FleetPublisher(store.Store, store.Store, snapshots, store.Settings, TimeProvider.System, retry);
+        var publisher = new FleetPublisher(store.Store.Desired, store.Store.Endpoints, snapshots, store.Settings, TimeProvider.System, retry);
         var cache = new SnapshotCache(snapshots);
         var afterCommit = new AfterCommit(cache, TimeProvider.System);
-        var editor = new MeshEditor(store.Store, cache, publisher, TimeProvider.System, retry);
-        var reconciler = new Reconciler(store.Store, publisher, afterCommit);
-        return (new MeshEdits(editor, store.Store, afterCommit, reconciler, new ProxyTracker(store.Store, store.Settings, TimeProvider.System)), snapshots);
+        var editor = new MeshEditor(store.Store.Desired, cache, publisher, TimeProvider.System, retry);
+        var reconciler = new Reconciler(store.Store.Desired, publisher, afterCommit);
+        return (new MeshEdits(editor, store.Store.Desired, afterCommit, reconciler, new ProxyTracker(store.Store.Proxies, store.Settings, TimeProvider.System)), snapshots);
     }
 
     private static Func<MeshState?, EditDecision> RouteTo(string subset) => mesh =>
@@ -48,9 +48,9 @@ public class HealingTests
     private static async Task<(TempStore Store, string WebBefore)> SeededAsync()
     {
         var store = new TempStore();
-        await store.Store.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
         await store.Publisher.PublishAsync([new FleetId("m", "web"), new FleetId("m", "api")], CancellationToken.None);
-        return (store, (await store.Store.GetHeadAsync(new FleetId("m", "web"), CancellationToken.None))!.Version);
+        return (store, (await store.Store.Snapshots.GetHeadAsync(new FleetId("m", "web"), CancellationToken.None))!.Version);
     }
 
     [Fact]
@@ -62,20 +62,20 @@ public class HealingTests
         snapshots.Armed = true;
         await Assert.ThrowsAsync<IOException>(() => edits.EditAsync(new EditRequest("m", "alice", null, "PUT routes", false), RouteTo("v2"), CancellationToken.None));
 
-        var mesh = (await store.Store.GetMeshAsync("m", CancellationToken.None))!;
-        var change = Assert.Single((await store.Store.ListChangesAsync("m", null, 1, CancellationToken.None)).Items);
+        var mesh = (await store.Store.Desired.GetMeshAsync("m", CancellationToken.None))!;
+        var change = Assert.Single((await store.Store.Desired.ListChangesAsync("m", null, 1, CancellationToken.None)).Items);
         Assert.Empty(change.Published);
         var web = new FleetId("m", "web");
-        Assert.Equal(webBefore, (await store.Store.GetHeadAsync(web, CancellationToken.None))!.Version);
-        Assert.NotEqual(mesh.Stamp, (await store.Store.GetHeadAsync(web, CancellationToken.None))!.CompiledFrom);
+        Assert.Equal(webBefore, (await store.Store.Snapshots.GetHeadAsync(web, CancellationToken.None))!.Version);
+        Assert.NotEqual(mesh.Stamp, (await store.Store.Snapshots.GetHeadAsync(web, CancellationToken.None))!.CompiledFrom);
 
         // The process starts again, on the same store: its reconcile at start-up finds the lagging heads.
         var reconciled = Assert.Single(await store.Reconciler.ReconcileAsync(CancellationToken.None));
         Assert.Contains(reconciled.Republished, o => o.Fleet == web);
-        var head = (await store.Store.GetHeadAsync(web, CancellationToken.None))!;
+        var head = (await store.Store.Snapshots.GetHeadAsync(web, CancellationToken.None))!;
         Assert.NotEqual(webBefore, head.Version);
         Assert.Equal(mesh.Stamp, head.CompiledFrom);
-        var recorded = (await store.Store.GetChangeAsync("m", change.Id, CancellationToken.None))!;
+        var recorded = (await store.Store.Desired.GetChangeAsync("m", change.Id, CancellationToken.None))!;
         Assert.Contains(recorded.Published, p => p.Fleet == "m/web" && p.Version == head.Version);
 
         // Healed: a second reconcile writes nothing.
@@ -94,9 +94,9 @@ public class HealingTests
         snapshots.Armed = false;
         var again = await edits.EditAsync(new EditRequest("m", "alice", null, "PUT routes", false), RouteTo("v2"), CancellationToken.None);
         Assert.IsType<EditUnchanged>(again.Outcome);
-        var head = (await store.Store.GetHeadAsync(new FleetId("m", "web"), CancellationToken.None))!;
+        var head = (await store.Store.Snapshots.GetHeadAsync(new FleetId("m", "web"), CancellationToken.None))!;
         Assert.NotEqual(webBefore, head.Version);
-        Assert.Equal((await store.Store.GetMeshAsync("m", CancellationToken.None))!.Stamp, head.CompiledFrom);
+        Assert.Equal((await store.Store.Desired.GetMeshAsync("m", CancellationToken.None))!.Stamp, head.CompiledFrom);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public class HygieneTests(DynamoDbLocal local)
     {
         var table = $"race-{Guid.NewGuid():N}";
         var client = local.Client();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => DynamoDbStore.EnsureTableAsync(client, table, CancellationToken.None)));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => DynamoDbTable.EnsureTableAsync(client, table, CancellationToken.None)));
         Assert.Equal(table, (await client.DescribeTableAsync(table)).Table.TableName);
     }
 }

@@ -15,16 +15,16 @@ public class TrackingTests
     public async Task A_node_that_first_reports_a_version_it_was_never_served_is_not_tracked()
     {
         using var store = new TempStore();
-        var tracker = new ProxyTracker(store.Store, store.Settings, TimeProvider.System);
+        var tracker = new ProxyTracker(store.Store.Proxies, store.Settings, TimeProvider.System);
         Assert.False(await tracker.RecordAsync(Fleet, "made-up", XdsType.Clusters, [], "0123456789abcdef", "fedcba9876543210", CancellationToken.None));
         Assert.False(await tracker.RecordAsync(Fleet, "made-up", XdsType.Clusters, [], "0123456789abcdef", "fedcba9876543210", CancellationToken.None));
-        Assert.Empty(await store.Store.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None));
+        Assert.Empty(await store.Store.Proxies.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None));
 
         // A real proxy starts empty, is served v1, then keeps reporting v0: that is a rejection.
         Assert.True(await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "", "v0", CancellationToken.None));
         Assert.True(await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "v0", "v1", CancellationToken.None));
         Assert.True(await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "v0", "v1", CancellationToken.None));
-        var poll = Assert.Single(await store.Store.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None));
+        var poll = Assert.Single(await store.Store.Proxies.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None));
         Assert.Equal("v1", poll.Rejected);
     }
 
@@ -32,7 +32,7 @@ public class TrackingTests
     public async Task A_fleet_tracks_at_most_its_limit_of_proxies_and_node_ids_with_control_characters_not_at_all()
     {
         using var store = new TempStore(new XdsSettings { MaxTrackedProxiesPerFleet = 5 });
-        var tracker = new ProxyTracker(store.Store, store.Settings, TimeProvider.System);
+        var tracker = new ProxyTracker(store.Store.Proxies, store.Settings, TimeProvider.System);
         var recorded = 0;
         for (var i = 0; i < 50; i++)
         {

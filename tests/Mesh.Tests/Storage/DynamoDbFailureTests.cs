@@ -20,9 +20,9 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         using var store = await TempStore.DynamoDbAsync(local, faults, chunkBytes: 4 * 1024);
         var big = StoreContract.Compile("big", 200, 100);
         faults.Reset();
-        Assert.True(await store.Store.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         Assert.True(faults.Requests >= 3, $"{faults.Requests} requests: expected several BatchWriteItem calls");
-        var read = await store.Store.GetAsync(big.Fleet, big.Version, CancellationToken.None);
+        var read = await store.Store.Snapshots.GetAsync(big.Fleet, big.Version, CancellationToken.None);
         Assert.Equal(Mesh.Core.Snapshots.SnapshotCodec.Encode(big), Mesh.Core.Snapshots.SnapshotCodec.Encode(read!));
     }
 
@@ -33,8 +33,8 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.Throttle("PutItem", 2);
         var snapshot = StoreContract.Compile("web", 1, 1);
-        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
-        Assert.Equal(snapshot.Version, (await store.Store.GetHeadAsync(snapshot.Fleet, CancellationToken.None))!.Version);
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(snapshot, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.Equal(snapshot.Version, (await store.Store.Snapshots.GetHeadAsync(snapshot.Fleet, CancellationToken.None))!.Version);
     }
 
     [Fact]
@@ -43,12 +43,12 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         var first = StoreContract.Compile("web", 1, 1);
-        Assert.True(await store.Store.TryCommitAsync(first, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(first, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         faults.Throttle("PutItem", 100);
         await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(() =>
-            store.Store.TryCommitAsync(StoreContract.Compile("web", 2, 1), 1, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+            store.Store.Snapshots.TryCommitAsync(StoreContract.Compile("web", 2, 1), 1, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         faults.Clear();
-        var head = await store.Store.GetHeadAsync(first.Fleet, CancellationToken.None);
+        var head = await store.Store.Snapshots.GetHeadAsync(first.Fleet, CancellationToken.None);
         Assert.Equal((1L, first.Version), (head!.Sequence, head.Version));
     }
 
@@ -58,9 +58,9 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.ConflictTransactions(2);
-        await store.Store.PutServicesAsync([Web], CancellationToken.None);
-        Assert.NotNull(await store.Store.GetMeshAsync("m", CancellationToken.None));
-        Assert.Equal(["m"], await store.Store.ListMeshesAsync(CancellationToken.None));
+        await store.Store.Desired.PutServicesAsync([Web], CancellationToken.None);
+        Assert.NotNull(await store.Store.Desired.GetMeshAsync("m", CancellationToken.None));
+        Assert.Equal(["m"], await store.Store.Desired.ListMeshesAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -69,11 +69,11 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         var faults = new FaultInjector();
         using var store = await TempStore.DynamoDbAsync(local, faults);
         faults.ConflictTransactions(100);
-        var failure = await Assert.ThrowsAsync<TransactionCanceledException>(() => store.Store.PutServicesAsync([Web], CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<TransactionCanceledException>(() => store.Store.Desired.PutServicesAsync([Web], CancellationToken.None));
         Assert.Contains(failure.CancellationReasons, r => r.Code == "TransactionConflict");
         faults.Clear();
-        Assert.Null(await store.Store.GetMeshAsync("m", CancellationToken.None));
-        Assert.Empty(await store.Store.ListMeshesAsync(CancellationToken.None));
+        Assert.Null(await store.Store.Desired.GetMeshAsync("m", CancellationToken.None));
+        Assert.Empty(await store.Store.Desired.ListMeshesAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -85,16 +85,16 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
         await Story.SeedAsync(store, samples);
         var running = SampleEvents.Bodies(samples).Single(b => b.Sample == "01-checkout-v57-task-a-running").Body;
         var storefront = new FleetId("shop", "storefront");
-        var before = await store.Store.GetHeadAsync(storefront, CancellationToken.None);
+        var before = await store.Store.Snapshots.GetHeadAsync(storefront, CancellationToken.None);
 
         faults.Throttle("PutItem", 100);
         var failed = await Story.FeedAsync(store, samples, [running]);
         Assert.Equal("m0", Assert.Single(failed.BatchItemFailures).ItemIdentifier);
-        Assert.Equal(before, await store.Store.GetHeadAsync(storefront, CancellationToken.None));
+        Assert.Equal(before, await store.Store.Snapshots.GetHeadAsync(storefront, CancellationToken.None));
 
         faults.Clear();
         Assert.Empty((await Story.FeedAsync(store, samples, [running])).BatchItemFailures);
-        Assert.NotEqual(before!.Version, (await store.Store.GetHeadAsync(storefront, CancellationToken.None))!.Version);
+        Assert.NotEqual(before!.Version, (await store.Store.Snapshots.GetHeadAsync(storefront, CancellationToken.None))!.Version);
     }
 
     [Fact]
@@ -133,19 +133,19 @@ public sealed class DynamoDbFailureTests(DynamoDbLocal local, ITestOutputHelper 
 
         faults.Reset();
         var checkout = samples.DesiredState.Services.Single(s => s.Name == "checkout-api");
-        await store.Store.PutServicesAsync([checkout with { Hostnames = ["checkout.shop.internal", "pay.shop.internal"] }], CancellationToken.None);
-        await store.Publisher.PublishAsync((await store.Store.GetMeshAsync("shop", CancellationToken.None))!.FleetsAffectedByDefinition("checkout-api"), CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([checkout with { Hostnames = ["checkout.shop.internal", "pay.shop.internal"] }], CancellationToken.None);
+        await store.Publisher.PublishAsync((await store.Store.Desired.GetMeshAsync("shop", CancellationToken.None))!.FleetsAffectedByDefinition("checkout-api"), CancellationToken.None);
         output.WriteLine($"one service edit (2 fleets recompiled): {faults.Requests} requests ({faults.Breakdown}), {faults.RequestBytes} B sent, {faults.ResponseBytes} B received");
 
         var big = StoreContract.Compile("big", 200, 100);
         faults.Reset();
         var started = System.Diagnostics.Stopwatch.StartNew();
-        Assert.True(await store.Store.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(big, 0, StoreContract.Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
         var write = started.Elapsed;
         output.WriteLine($"20,000-endpoint fleet ({big.TotalBytes} B of resources): write {write.TotalMilliseconds:F0} ms, {faults.Requests} requests, {faults.RequestBytes} B sent");
         faults.Reset();
         started.Restart();
-        var read = await store.Store.GetAsync(big.Fleet, big.Version, CancellationToken.None);
+        var read = await store.Store.Snapshots.GetAsync(big.Fleet, big.Version, CancellationToken.None);
         output.WriteLine($"20,000-endpoint fleet read: {started.Elapsed.TotalMilliseconds:F0} ms, {faults.Requests} requests, {faults.ResponseBytes} B received");
         Assert.Equal(big.Version, read!.Version);
     }

@@ -51,30 +51,30 @@ public abstract class StoreContract
     {
         using var store = await CreateAsync();
         var ct = CancellationToken.None;
-        Assert.True(await store.Store.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
-        Assert.False(await store.Store.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
-        Assert.True(await store.Store.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(80))), ct));
+        Assert.True(await store.Store.Desired.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
+        Assert.False(await store.Store.Desired.TryApplyAsync(Change("m", 1, MeshLifecycle.Created), ct));
+        Assert.True(await store.Store.Desired.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(80))), ct));
         // A writer that read revision 1 loses, and nothing of its change is written.
-        Assert.False(await store.Store.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(81))), ct));
+        Assert.False(await store.Store.Desired.TryApplyAsync(Change("m", 2, MeshLifecycle.Edited, new ServiceChange("web", null, Web(81))), ct));
 
-        var mesh = await store.Store.GetMeshAsync("m", ct);
+        var mesh = await store.Store.Desired.GetMeshAsync("m", ct);
         Assert.Equal(2, mesh!.Revision);
         var web = mesh.Services["web"];
         Assert.Equal(80, web.Port);
         Assert.Equal("all", web.Routes.Single().Name);
         Assert.Equal(MtlsMode.Strict, web.Policy.Mtls);
-        var page = await store.Store.ListChangesAsync("m", null, 10, ct);
+        var page = await store.Store.Desired.ListChangesAsync("m", null, 10, ct);
         Assert.Equal([2L, 1L], page.Items.Select(c => c.Revision));
         Assert.Null(page.Next);
 
-        await store.Store.RecordPublishedAsync("m", page.Items[0].Id, [new PublishedVersion("m/web", "Published", "v2", "v1")], ct);
-        Assert.Equal("v2", (await store.Store.GetChangeAsync("m", page.Items[0].Id, ct))!.Published.Single().Version);
+        await store.Store.Desired.RecordPublishedAsync("m", page.Items[0].Id, [new PublishedVersion("m/web", "Published", "v2", "v1")], ct);
+        Assert.Equal("v2", (await store.Store.Desired.GetChangeAsync("m", page.Items[0].Id, ct))!.Published.Single().Version);
 
-        Assert.True(await store.Store.TryApplyAsync(Change("m", 3, MeshLifecycle.Edited, new ServiceChange("web", Web(80), null)), ct));
-        Assert.True(await store.Store.TryApplyAsync(Change("m", 4, MeshLifecycle.Deleted), ct));
-        Assert.Null(await store.Store.GetMeshAsync("m", ct));
-        Assert.Empty(await store.Store.ListMeshesAsync(ct));
-        Assert.Equal(4, (await store.Store.ListChangesAsync("m", null, 10, ct)).Items.Count);
+        Assert.True(await store.Store.Desired.TryApplyAsync(Change("m", 3, MeshLifecycle.Edited, new ServiceChange("web", Web(80), null)), ct));
+        Assert.True(await store.Store.Desired.TryApplyAsync(Change("m", 4, MeshLifecycle.Deleted), ct));
+        Assert.Null(await store.Store.Desired.GetMeshAsync("m", ct));
+        Assert.Empty(await store.Store.Desired.ListMeshesAsync(ct));
+        Assert.Equal(4, (await store.Store.Desired.ListChangesAsync("m", null, 10, ct)).Items.Count);
     }
 
     [Fact]
@@ -82,12 +82,12 @@ public abstract class StoreContract
     {
         using var store = await CreateAsync();
         for (var revision = 1; revision <= 5; revision++)
-            Assert.True(await store.Store.TryApplyAsync(Change("m", revision, revision == 1 ? MeshLifecycle.Created : MeshLifecycle.Edited), CancellationToken.None));
+            Assert.True(await store.Store.Desired.TryApplyAsync(Change("m", revision, revision == 1 ? MeshLifecycle.Created : MeshLifecycle.Edited), CancellationToken.None));
         var seen = new List<long>();
         string? after = null;
         do
         {
-            var page = await store.Store.ListChangesAsync("m", after, 2, CancellationToken.None);
+            var page = await store.Store.Desired.ListChangesAsync("m", after, 2, CancellationToken.None);
             seen.AddRange(page.Items.Select(c => c.Revision));
             after = page.Next;
         }
@@ -103,18 +103,18 @@ public abstract class StoreContract
         var at = DateTimeOffset.UnixEpoch.AddDays(20_000);
         var cds = SubscriptionKey.Of(fleet, "p1", XdsType.Clusters, []);
         var eds = SubscriptionKey.Of(fleet, "p1", XdsType.Endpoints, ["outbound|b", "outbound|a"]);
-        await store.Store.RecordPollAsync(new ProxyPoll(cds, "v1", "v2", "v2", at), CancellationToken.None);
-        await store.Store.RecordPollAsync(new ProxyPoll(eds, "e1", null, null, at.AddMinutes(-10)), CancellationToken.None);
-        await store.Store.RecordPollAsync(new ProxyPoll(SubscriptionKey.Of(new FleetId("m", "other"), "p9", XdsType.Clusters, []), "x", null, null, at), CancellationToken.None);
+        await store.Store.Proxies.RecordPollAsync(new ProxyPoll(cds, "v1", "v2", "v2", at), CancellationToken.None);
+        await store.Store.Proxies.RecordPollAsync(new ProxyPoll(eds, "e1", null, null, at.AddMinutes(-10)), CancellationToken.None);
+        await store.Store.Proxies.RecordPollAsync(new ProxyPoll(SubscriptionKey.Of(new FleetId("m", "other"), "p9", XdsType.Clusters, []), "x", null, null, at), CancellationToken.None);
 
-        Assert.Equal(new ProxyPoll(cds, "v1", "v2", "v2", at), await store.Store.GetPollAsync(cds, CancellationToken.None));
-        Assert.Equal("outbound|a,outbound|b", (await store.Store.GetPollAsync(eds, CancellationToken.None))!.Key.Names);
-        Assert.Equal([cds], (await store.Store.ListPollsAsync(fleet, at.AddMinutes(-1), CancellationToken.None)).Select(p => p.Key));
-        Assert.Equal(2, (await store.Store.ListPollsAsync(fleet, at.AddHours(-1), CancellationToken.None)).Count);
+        Assert.Equal(new ProxyPoll(cds, "v1", "v2", "v2", at), await store.Store.Proxies.GetPollAsync(cds, CancellationToken.None));
+        Assert.Equal("outbound|a,outbound|b", (await store.Store.Proxies.GetPollAsync(eds, CancellationToken.None))!.Key.Names);
+        Assert.Equal([cds], (await store.Store.Proxies.ListPollsAsync(fleet, at.AddMinutes(-1), CancellationToken.None)).Select(p => p.Key));
+        Assert.Equal(2, (await store.Store.Proxies.ListPollsAsync(fleet, at.AddHours(-1), CancellationToken.None)).Count);
     }
 
     private static async Task<IReadOnlyList<string>> AddressesAsync(TempStore store) =>
-        [.. (await store.Store.ListLiveAsync(Workload, CancellationToken.None)).SelectMany(o => o.Endpoints).Select(e => e.Address!).Order()];
+        [.. (await store.Store.Endpoints.ListLiveAsync(Workload, CancellationToken.None)).SelectMany(o => o.Endpoints).Select(e => e.Address!).Order()];
 
     [Fact]
     public async Task A_service_has_the_union_of_its_slices_and_a_deleted_slice_removes_its_endpoints()
@@ -150,12 +150,12 @@ public abstract class StoreContract
     public async Task A_ledger_write_against_a_stale_revision_changes_nothing()
     {
         using var store = await CreateAsync();
-        Assert.True(await store.Store.TryWriteAsync(Slice("a", 1, false, "10.0.0.1"), null, CancellationToken.None));
-        Assert.False(await store.Store.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), null, CancellationToken.None));
-        Assert.False(await store.Store.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), 7, CancellationToken.None));
+        Assert.True(await store.Store.Endpoints.TryWriteAsync(Slice("a", 1, false, "10.0.0.1"), null, CancellationToken.None));
+        Assert.False(await store.Store.Endpoints.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), null, CancellationToken.None));
+        Assert.False(await store.Store.Endpoints.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), 7, CancellationToken.None));
         Assert.Equal(["10.0.0.1"], await AddressesAsync(store));
-        Assert.True(await store.Store.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), 1, CancellationToken.None));
-        var entry = await store.Store.GetAsync(Workload, "eks-slice:a", CancellationToken.None);
+        Assert.True(await store.Store.Endpoints.TryWriteAsync(Slice("a", 2, false, "10.0.0.2"), 1, CancellationToken.None));
+        var entry = await store.Store.Endpoints.GetAsync(Workload, "eks-slice:a", CancellationToken.None);
         Assert.Equal(2, entry!.Revision);
         Assert.Equal(["10.0.0.2"], await AddressesAsync(store));
     }
@@ -170,9 +170,9 @@ public abstract class StoreContract
 
         Assert.Equal([other, Workload], moved.AffectedWorkloads);
         Assert.Empty(await AddressesAsync(store));
-        var live = await store.Store.ListLiveAsync([other], CancellationToken.None);
+        var live = await store.Store.Endpoints.ListLiveAsync([other], CancellationToken.None);
         Assert.Equal(["10.0.0.2"], live[other].SelectMany(o => o.Endpoints).Select(e => e.Address));
-        Assert.Equal(2, (await store.Store.ListBySourceAsync("eks-slice:s", CancellationToken.None)).Count);
+        Assert.Equal(2, (await store.Store.Endpoints.ListBySourceAsync("eks-slice:s", CancellationToken.None)).Count);
 
         // A late event of the old service, from before the move, changes nothing.
         var late = await store.Recorder.RecordAsync(Slice("s", 1, false, "10.0.0.9") with { CanMove = true }, CancellationToken.None);
@@ -182,7 +182,7 @@ public abstract class StoreContract
         // Moving back works: the newer generation applies to the old service again, and empties the other.
         await store.Recorder.RecordAsync(Slice("s", 3, false, "10.0.0.3") with { CanMove = true }, CancellationToken.None);
         Assert.Equal(["10.0.0.3"], await AddressesAsync(store));
-        Assert.Empty((await store.Store.ListLiveAsync([other], CancellationToken.None))[other].SelectMany(o => o.Endpoints));
+        Assert.Empty((await store.Store.Endpoints.ListLiveAsync([other], CancellationToken.None))[other].SelectMany(o => o.Endpoints));
     }
 
     [Fact]
@@ -201,16 +201,16 @@ public abstract class StoreContract
     {
         using var store = await CreateAsync();
         var samples = Repo.Samples;
-        await store.Store.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
-        await store.Store.PutServicesAsync([samples.DesiredState.Services[0] with { Mesh = "other" }], CancellationToken.None);
-        Assert.Equal(["other", "shop"], await store.Store.ListMeshesAsync(CancellationToken.None));
-        var mesh = await store.Store.GetMeshAsync("shop", CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([samples.DesiredState.Services[0] with { Mesh = "other" }], CancellationToken.None);
+        Assert.Equal(["other", "shop"], await store.Store.Desired.ListMeshesAsync(CancellationToken.None));
+        var mesh = await store.Store.Desired.GetMeshAsync("shop", CancellationToken.None);
         Assert.Equal(["checkout-api", "inventory-api", "payments", "storefront"], mesh!.Services.Keys);
         Assert.Equal(["payments", "inventory-api"], mesh.Services["checkout-api"].Backends.ToArray());
-        Assert.Null(await store.Store.GetMeshAsync("absent", CancellationToken.None));
+        Assert.Null(await store.Store.Desired.GetMeshAsync("absent", CancellationToken.None));
         var storefront = samples.DesiredState.Services[0].Workload!.Key;
         Assert.Equal([new FleetId("other", "storefront"), new FleetId("shop", "storefront")],
-            (await store.Store.FindByWorkloadAsync(storefront, CancellationToken.None)).OrderBy(f => f.Mesh, StringComparer.Ordinal));
+            (await store.Store.Desired.FindByWorkloadAsync(storefront, CancellationToken.None)).OrderBy(f => f.Mesh, StringComparer.Ordinal));
     }
 
     [Fact]
@@ -220,16 +220,16 @@ public abstract class StoreContract
         var first = Compile("web", backends: 2, endpointsPerBackend: 3);
         var second = Compile("web", backends: 3, endpointsPerBackend: 3);
         var at = DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(await store.Store.TryCommitAsync(first, 0, Stamp, at, CancellationToken.None));
-        Assert.False(await store.Store.TryCommitAsync(second, 0, Stamp, at, CancellationToken.None));
-        Assert.False(await store.Store.TryCommitAsync(second, 5, Stamp, at, CancellationToken.None));
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(first, 0, Stamp, at, CancellationToken.None));
+        Assert.False(await store.Store.Snapshots.TryCommitAsync(second, 0, Stamp, at, CancellationToken.None));
+        Assert.False(await store.Store.Snapshots.TryCommitAsync(second, 5, Stamp, at, CancellationToken.None));
         Assert.Equal((1L, first.Version), await HeadAsync(store, first.Fleet));
-        Assert.True(await store.Store.TryCommitAsync(second, 1, Stamp, at, CancellationToken.None));
-        Assert.True(await store.Store.TryCommitAsync(second, 2, Stamp, at, CancellationToken.None));   // same content still moves the sequence
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(second, 1, Stamp, at, CancellationToken.None));
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(second, 2, Stamp, at, CancellationToken.None));   // same content still moves the sequence
         Assert.Equal((3L, second.Version), await HeadAsync(store, first.Fleet));
-        Assert.Equal(SnapshotCodec.Encode(first), SnapshotCodec.Encode((await store.Store.GetAsync(first.Fleet, first.Version, CancellationToken.None))!));
-        Assert.Null(await store.Store.GetAsync(first.Fleet, "0000000000000000", CancellationToken.None));
-        var heads = await store.Store.ListHeadsAsync("m", CancellationToken.None);
+        Assert.Equal(SnapshotCodec.Encode(first), SnapshotCodec.Encode((await store.Store.Snapshots.GetAsync(first.Fleet, first.Version, CancellationToken.None))!));
+        Assert.Null(await store.Store.Snapshots.GetAsync(first.Fleet, "0000000000000000", CancellationToken.None));
+        var heads = await store.Store.Snapshots.ListHeadsAsync("m", CancellationToken.None);
         Assert.Equal(at, Assert.Single(heads).CommittedAt);
     }
 
@@ -239,8 +239,8 @@ public abstract class StoreContract
         using var store = await CreateAsync();
         var snapshot = Compile("big", backends: 200, endpointsPerBackend: 100);
         Assert.True(snapshot.TotalBytes > 400 * 1024, $"the snapshot is only {snapshot.TotalBytes} bytes");
-        Assert.True(await store.Store.TryCommitAsync(snapshot, 0, Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
-        var read = await store.Store.GetAsync(snapshot.Fleet, snapshot.Version, CancellationToken.None);
+        Assert.True(await store.Store.Snapshots.TryCommitAsync(snapshot, 0, Stamp, DateTimeOffset.UnixEpoch, CancellationToken.None));
+        var read = await store.Store.Snapshots.GetAsync(snapshot.Fleet, snapshot.Version, CancellationToken.None);
         Assert.Equal(SnapshotCodec.Encode(snapshot), SnapshotCodec.Encode(read!));
     }
 
@@ -320,7 +320,7 @@ public abstract class StoreContract
     }
 
     private static async Task<(long, string)> HeadAsync(TempStore store, FleetId fleet) =>
-        await store.Store.GetHeadAsync(fleet, CancellationToken.None) is { } head ? (head.Sequence, head.Version) : (0, "");
+        await store.Store.Snapshots.GetHeadAsync(fleet, CancellationToken.None) is { } head ? (head.Sequence, head.Version) : (0, "");
 }
 
 public sealed class SqliteStoreContract : StoreContract

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+using Mesh.Hosting;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -32,6 +34,10 @@ public sealed class LocalHostFixture : IAsyncDisposable
             .Concat(extraSettings);
         fixture._app = LocalPipeline.Build([], settings);
         await fixture._app.StartAsync();
+        // The start-up reconcile runs in the background; on a fresh store it has nothing to do, and it must not
+        // interleave with what a test does next.
+        foreach (var reconcile in fixture._app.Services.GetServices<IHostedService>().OfType<ReconcileAtStartup>())
+            await reconcile.ExecuteTask!;
         fixture.Http = new HttpClient { BaseAddress = new Uri(fixture._app.Urls.First()) };
         var desired = fixture._app.Services.GetRequiredService<IDesiredStateStore>();
         await desired.PutServicesAsync(fixture.Samples.DesiredState.Services, CancellationToken.None);

@@ -13,7 +13,7 @@ public static class Story
 {
     public static async Task SeedAsync(TempStore store, SampleFile samples)
     {
-        await store.Store.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync(samples.DesiredState.Services, CancellationToken.None);
         await store.Publisher.PublishAsync(SampleEvents.Fleets(samples), CancellationToken.None);
     }
 
@@ -37,7 +37,7 @@ public static class Story
     }
 
     public static async Task<IReadOnlyList<Mesh.Core.Ports.SnapshotHead>> HeadsAsync(TempStore store, SampleFile samples) =>
-        [.. (await Task.WhenAll(SampleEvents.Fleets(samples).Select(f => store.Store.GetHeadAsync(f, CancellationToken.None)))).Select(h => h!)];
+        [.. (await Task.WhenAll(SampleEvents.Fleets(samples).Select(f => store.Store.Snapshots.GetHeadAsync(f, CancellationToken.None)))).Select(h => h!)];
 
     /// <summary>The stored bytes of every fleet's current snapshot.</summary>
     public static async Task<IReadOnlyDictionary<FleetId, byte[]>> SnapshotsAsync(TempStore store, SampleFile samples)
@@ -45,8 +45,8 @@ public static class Story
         var result = new Dictionary<FleetId, byte[]>();
         foreach (var fleet in SampleEvents.Fleets(samples))
         {
-            var head = await store.Store.GetHeadAsync(fleet, CancellationToken.None) ?? throw new InvalidOperationException($"{fleet} has no head");
-            var snapshot = await store.Store.GetAsync(fleet, head.Version, CancellationToken.None);
+            var head = await store.Store.Snapshots.GetHeadAsync(fleet, CancellationToken.None) ?? throw new InvalidOperationException($"{fleet} has no head");
+            var snapshot = await store.Store.Snapshots.GetAsync(fleet, head.Version, CancellationToken.None);
             result[fleet] = SnapshotCodec.Encode(snapshot!);
         }
         return result;

@@ -17,29 +17,29 @@ public sealed class TempStore : IDisposable
     public TempStore(XdsSettings? settings = null)
         : this(OpenSqlite(out var directory), settings) => _directory = directory;
 
-    private TempStore(IMeshStore store, XdsSettings? settings)
+    private TempStore(MeshStore store, XdsSettings? settings)
     {
         Store = store;
         Settings = settings ?? new XdsSettings();
         // Seeded jitter, so a failing run replays the same delays.
         var retry = GuardedRetry.Default(TimeProvider.System, new Random(20261125));
-        Recorder = new EndpointRecorder(Store, retry);
-        Publisher = new FleetPublisher(Store, Store, Store, Settings, TimeProvider.System, retry);
-        var afterCommit = new AfterCommit(new SnapshotCache(Store), TimeProvider.System);
+        Recorder = new EndpointRecorder(Store.Endpoints, retry);
+        Publisher = new FleetPublisher(Store.Desired, Store.Endpoints, Store.Snapshots, Settings, TimeProvider.System, retry);
+        var afterCommit = new AfterCommit(new SnapshotCache(Store.Snapshots), TimeProvider.System);
         Ingest = new EndpointIngest(Recorder, Publisher, afterCommit);
-        Reconciler = new Reconciler(Store, Publisher, afterCommit);
+        Reconciler = new Reconciler(Store.Desired, Publisher, afterCommit);
     }
 
     /// <summary>A new table in DynamoDB Local, so tests sharing one instance never see each other's items.</summary>
-    public static async Task<TempStore> DynamoDbAsync(DynamoDbLocal local, FaultInjector? faults = null, int chunkBytes = DynamoDbStore.ChunkBytes)
+    public static async Task<TempStore> DynamoDbAsync(DynamoDbLocal local, FaultInjector? faults = null, int chunkBytes = DynamoDbTable.ChunkBytes)
     {
         var client = local.Client(faults);
         var table = $"mesh-{Guid.NewGuid():N}";
-        await DynamoDbStore.EnsureTableAsync(client, table, CancellationToken.None);
-        return new TempStore(new DynamoDbStore(client, table, TimeProvider.System, chunkBytes), null);
+        await DynamoDbTable.EnsureTableAsync(client, table, CancellationToken.None);
+        return new TempStore(DynamoDbTable.Open(client, table, TimeProvider.System, chunkBytes), null);
     }
 
-    public IMeshStore Store { get; }
+    public MeshStore Store { get; }
     public XdsSettings Settings { get; }
     public EndpointRecorder Recorder { get; }
     public FleetPublisher Publisher { get; }
@@ -60,9 +60,9 @@ public sealed class TempStore : IDisposable
         }
     }
 
-    private static SqliteStore OpenSqlite(out string directory)
+    private static MeshStore OpenSqlite(out string directory)
     {
         directory = Directory.CreateTempSubdirectory("mesh-test-").FullName;
-        return SqliteStore.Open(Path.Combine(directory, "mesh.db"));
+        return SqliteDatabase.Open(Path.Combine(directory, "mesh.db"));
     }
 }
