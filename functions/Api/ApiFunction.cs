@@ -1,6 +1,6 @@
+using Mesh.Contracts.State;
 using Mesh.Core.Editing;
 using Mesh.Core.Serving;
-using Mesh.Contracts.State;
 using Mesh.Hosting;
 
 namespace Mesh.Api;

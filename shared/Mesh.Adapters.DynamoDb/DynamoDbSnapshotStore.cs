@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
 using Mesh.Contracts.State;

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Mesh.Core.Compile;
-using Mesh.Core.Snapshots;
 using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
 
 namespace Mesh.Benchmarks;
 

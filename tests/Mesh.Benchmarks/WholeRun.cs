@@ -7,10 +7,10 @@ using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Publishing;
 using Mesh.LocalHost;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Mesh.Core.Publishing;
 
 namespace Mesh.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using Mesh.Core.Snapshots;
 using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
 
 namespace Mesh.Contracts.Xds;
 

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
-using Mesh.Core.Snapshots;
 using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
 
 namespace Mesh.Core.Compile;
 

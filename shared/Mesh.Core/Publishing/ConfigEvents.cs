@@ -1,6 +1,6 @@
+using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Snapshots;
-using Mesh.Core.Model;
 
 namespace Mesh.Core.Publishing;
 

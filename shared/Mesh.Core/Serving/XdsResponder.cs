@@ -1,5 +1,5 @@
-using Mesh.Core.Snapshots;
 using Mesh.Core.Model;
+using Mesh.Core.Snapshots;
 
 namespace Mesh.Core.Serving;
 

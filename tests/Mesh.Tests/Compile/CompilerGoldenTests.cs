@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
-using Mesh.Core.Model;
 
 namespace Mesh.Tests.Compile;
 

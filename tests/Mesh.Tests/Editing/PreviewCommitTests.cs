@@ -2,9 +2,9 @@ using Mesh.Core.Compile;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
+using Mesh.Core.Publishing;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
-using Mesh.Core.Publishing;
 
 namespace Mesh.Tests.Editing;
 

@@ -4,10 +4,10 @@ using Mesh.Core.Editing;
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
+using Mesh.Core.Resilience;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Tests.Support;
-using Mesh.Core.Resilience;
 
 namespace Mesh.Tests.Storage;
 

@@ -1,15 +1,15 @@
-using Microsoft.Extensions.Hosting;
-using Mesh.Hosting;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Mesh.Core.Editing;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Publishing;
+using Mesh.Hosting;
 using Mesh.LocalHost;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Mesh.Core.Publishing;
+using Microsoft.Extensions.Hosting;
 
 namespace Mesh.Tests.Support;
 
