@@ -112,6 +112,17 @@ public class TemplateTests
         }
     }
 
+    [Fact]
+    public void The_reconciler_runs_every_minute_on_the_function_whose_events_path_takes_the_schedule()
+    {
+        var ingest = Functions.Single(f => f.Name == "IngestFunction").Properties;
+        var schedules = ingest["Events"]!.AsObject().Select(e => e.Value!.AsObject()).Where(e => (string?)e["Type"] == "Schedule").ToList();
+        var schedule = Assert.Single(schedules);
+        Assert.Equal("rate(1 minute)", (string?)schedule["Properties"]!["Schedule"]);
+        // The Lambda Web Adapter posts non-HTTP events to this path, where a "Scheduled Event" runs the reconciler.
+        Assert.Equal("/events", (string?)ingest["Environment"]!["Variables"]!["AWS_LWA_PASS_THROUGH_PATH"]);
+    }
+
     private static readonly HashSet<string> PseudoParameters = ["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::Partition", "AWS::StackName"];
 
     [Fact]

@@ -8,6 +8,7 @@ using Mesh.Core.Resilience;
 using Mesh.Core.Serving;
 using Mesh.Tests.Http;
 using Mesh.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mesh.Tests.Reliability;
 
@@ -97,6 +98,25 @@ public class HealingTests
         var head = (await store.Store.Snapshots.GetHeadAsync(new FleetId("m", "web"), CancellationToken.None))!;
         Assert.NotEqual(webBefore, head.Version);
         Assert.Equal((await store.Store.Desired.GetMeshAsync("m", CancellationToken.None))!.Stamp, head.CompiledFrom);
+    }
+
+    [Fact]
+    public async Task The_scheduled_event_on_the_events_route_runs_the_reconciler()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        var desired = host.Services.GetRequiredService<IDesiredStateStore>();
+        var snapshots = host.Services.GetRequiredService<ISnapshotStore>();
+        var storefront = new FleetId("shop", "storefront");
+        var before = (await snapshots.GetHeadAsync(storefront, CancellationToken.None))!;
+        // A change stored and never published, as a crash would leave it.
+        var checkout = (await desired.GetMeshAsync("shop", CancellationToken.None))!.Services["checkout-api"];
+        await desired.PutServicesAsync([checkout with { Hostnames = ["pay.shop.example"] }], CancellationToken.None);
+
+        using var response = await host.PostEventsAsync("""{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","detail":{}}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var after = (await snapshots.GetHeadAsync(storefront, CancellationToken.None))!;
+        Assert.NotEqual(before.Version, after.Version);
+        Assert.Equal((await desired.GetMeshAsync("shop", CancellationToken.None))!.Stamp, after.CompiledFrom);
     }
 
     [Fact]
