@@ -6,7 +6,8 @@ namespace Mesh.Api;
 /// <summary>
 /// What the serializer lets through but an edit body must not have: a key given twice (which one would win is a
 /// guess), a field the endpoint does not take (one the type ignores, like a service's routes, which are edited at
-/// their own resource), and a null inside an array. Checked against the body's type, before it is deserialized.
+/// their own resource), a null inside an array, and control characters in a string (a NUL or a newline reaches
+/// stores, logs and proxies). Checked against the body's type, before it is deserialized.
 /// </summary>
 public static class StrictJson
 {
@@ -50,8 +51,10 @@ public static class StrictJson
                     i++;
                 }
                 return null;
+            case JsonValueKind.String when element.GetString()!.Any(char.IsControl):
+                return new Problem(path, "contains control characters");
             default:
-                // Scalars, and shapes that do not match the type: the serializer names those.
+                // Other scalars, and shapes that do not match the type: the serializer names those.
                 return null;
         }
     }

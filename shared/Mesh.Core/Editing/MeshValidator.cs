@@ -46,6 +46,9 @@ public static partial class MeshValidator
 
     public static bool IsDnsLabel(string? value) => value is not null && DnsLabel().IsMatch(value);
 
+    /// <summary>ECS cluster and service names, EKS cluster names and Kubernetes Service names all fit this.</summary>
+    private const string PlatformNameRule = "must be 1-255 letters, digits, '-', '_' or '.'";
+
     public static string ServiceResource(string service) => $"services/{service}";
 
     public static string RoutesResource(string service) => $"services/{service}/routes";
@@ -79,7 +82,10 @@ public static partial class MeshValidator
         {
             if (workload.Platform is not ("ecs" or "eks")) errors.Add("$.workload.platform", "must be 'ecs' or 'eks'");
             if (string.IsNullOrWhiteSpace(workload.Cluster)) errors.Add("$.workload.cluster", "is required");
+            else if (!PlatformName().IsMatch(workload.Cluster)) errors.Add("$.workload.cluster", PlatformNameRule);
             if (string.IsNullOrWhiteSpace(workload.Service)) errors.Add("$.workload.service", "is required: the ECS service or Kubernetes Service name");
+            else if (!PlatformName().IsMatch(workload.Service)) errors.Add("$.workload.service", PlatformNameRule);
+            if (workload.PortName is { } portName && !IsDnsLabel(portName)) errors.Add("$.workload.portName", DnsLabelRule);
             if (workload.Platform == "ecs" && workload.Namespace is not null) errors.Add("$.workload.namespace", "applies to EKS only");
             if (workload.Platform == "eks" && workload.Namespace is { } ns && !IsDnsLabel(ns)) errors.Add("$.workload.namespace", DnsLabelRule);
         }
@@ -259,4 +265,7 @@ public static partial class MeshValidator
 
     [GeneratedRegex("^:?[a-z0-9!#$%&'*+.^_`|~-]+$")]
     private static partial Regex HeaderName();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")]
+    private static partial Regex PlatformName();
 }

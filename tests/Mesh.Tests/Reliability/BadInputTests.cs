@@ -25,6 +25,10 @@ public class BadInputTests
         { "policy inside a service", "services/checkout-api", Service + """, "policy": {}}""", HttpStatusCode.BadRequest, "$.policy" },
         { "a key given twice", "services/checkout-api", """{"port": 8080, "port": 9090}""", HttpStatusCode.BadRequest, "$.port" },
         { "a nested key given twice", "services/checkout-api/policy", """{"outlierDetection": {"consecutive5xx": 5, "consecutive5xx": 6}}""", HttpStatusCode.BadRequest, "$.outlierDetection.consecutive5xx" },
+        { "a control character in a path prefix", "services/checkout-api/routes", """{"routes": [{"name": "r", "match": {"prefix": "/a\u0000b"}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.BadRequest, "$.routes[0].match.prefix" },
+        { "a newline in a header value", "services/checkout-api/routes", """{"routes": [{"name": "r", "match": {"headers": [{"name": "x", "exact": "a\nb"}]}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.BadRequest, "$.routes[0].match.headers[0].exact" },
+        { "a workload service that is no platform name", "services/checkout-api", """{"port": 8080, "workload": {"platform": "ecs", "cluster": "payments-prod", "service": "check out"}}""", HttpStatusCode.UnprocessableEntity, "$.workload.service" },
+        { "a workload port name that is no DNS label", "services/checkout-api", """{"port": 8080, "workload": {"platform": "eks", "cluster": "c1", "namespace": "default", "service": "s", "portName": "HTTP_1"}}""", HttpStatusCode.UnprocessableEntity, "$.workload.portName" },
         { "too many routes", "services/checkout-api/routes", $$"""{"routes": [{{string.Join(",", Enumerable.Range(0, 10_000).Select(_ => """{"targets":[]}"""))}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes" },
         { "a regex longer than the limit", "services/checkout-api/routes", $$"""{"routes": [{"name": "r", "match": {"regex": "/{{new string('a', 2000)}}"}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.regex" },
     };
