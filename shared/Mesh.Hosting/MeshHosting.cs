@@ -153,6 +153,7 @@ public static class MeshHosting
             ConnectTimeout = Duration(section["ConnectTimeout"]) ?? defaults.ConnectTimeout,
             InboundPort = int.TryParse(section["InboundPort"], CultureInfo.InvariantCulture, out var inbound) ? inbound : defaults.InboundPort,
             OutboundPort = int.TryParse(section["OutboundPort"], CultureInfo.InvariantCulture, out var outbound) ? outbound : defaults.OutboundPort,
+            AdminPort = int.TryParse(section["AdminPort"], CultureInfo.InvariantCulture, out var admin) ? admin : defaults.AdminPort,
             TrustDomain = section["TrustDomain"] ?? defaults.TrustDomain,
             MaxTrackedProxiesPerFleet = int.TryParse(section["MaxTrackedProxiesPerFleet"], CultureInfo.InvariantCulture, out var tracked) ? tracked : defaults.MaxTrackedProxiesPerFleet,
             Tls = new MeshTlsFiles

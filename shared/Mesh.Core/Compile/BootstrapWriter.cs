@@ -49,7 +49,7 @@ public static class BootstrapWriter
             w.WriteEndObject();
 
             w.WriteStartObject("admin");
-            EnvoyJson.SocketAddress(w, "127.0.0.1", 9901);
+            EnvoyJson.SocketAddress(w, "127.0.0.1", settings.AdminPort);
             w.WriteEndObject();
             w.WriteEndObject();
         }

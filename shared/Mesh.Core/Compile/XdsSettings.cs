@@ -17,6 +17,11 @@ public sealed record XdsSettings
     /// <summary>Inbound and outbound listener ports, as App Mesh's iptables redirection set them up.</summary>
     public int InboundPort { get; init; } = 15000;
     public int OutboundPort { get; init; } = 15001;
+    /// <summary>Envoy's admin listener on loopback (readiness, stats).</summary>
+    public int AdminPort { get; init; } = 9901;
+
+    /// <summary>Ports the sidecar itself holds, which no app or backend may use.</summary>
+    public IReadOnlySet<int> ReservedPorts => new HashSet<int> { AdminPort, InboundPort, OutboundPort };
     /// <summary>Where each proxy finds its certificate, key and the mesh's CA bundle, for services with mTLS.</summary>
     public MeshTlsFiles Tls { get; init; } = new();
     /// <summary>The certificate identity of a service: a SPIFFE ID in the URI SAN, as ACM PCA and cert-manager can issue.</summary>

@@ -13,8 +13,8 @@ public static class EditLimits
     public const int MaxBackends = 200;
     public const int MaxSubsets = 50;
     public const int MaxHostnames = 50;
-    public const int MaxRoutes = 200;
-    public const int MaxTargetsPerRoute = 20;
+    public const int MaxRoutes = 100;
+    public const int MaxTargetsPerRoute = 10;
     public const int MaxMatchesPerRoute = 20;
     public const int MaxRetryConditions = 16;
     public const int MaxAllowedCallers = 200;

@@ -43,7 +43,7 @@ public sealed record EditApplied(ChangeRecord Change, IReadOnlyList<FleetPlan> P
 /// revision in one guarded write, and publishes. Losing the revision race to another operator re-reads the
 /// mesh and decides again, so an edit of another resource is kept, and a stale ETag is caught by the decision.
 /// </summary>
-public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapshots, FleetPublisher publisher, TimeProvider clock, GuardedRetry retry)
+public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapshots, FleetPublisher publisher, XdsSettings settings, TimeProvider clock, GuardedRetry retry)
 {
     public Task<EditOutcome> EditAsync(EditRequest request, Func<MeshState?, EditDecision> decide, CancellationToken cancellationToken) =>
         retry.RunAsync($"mesh '{request.Mesh}'", async _ =>
@@ -71,7 +71,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         {
             var exceeded = EditLimits.Exceeded(proposed, changes.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
             if (exceeded.Count > 0) return new EditInvalid(exceeded);
-            var errors = MeshValidator.NewErrors(current, proposed);
+            var errors = MeshValidator.NewErrors(current, proposed, settings);
             if (errors.Count > 0) return new EditInvalid(errors);
         }
         var fleets = changes

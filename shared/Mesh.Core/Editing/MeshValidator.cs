@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Mesh.Core.Compile;
 using Mesh.Core.Model;
 
 namespace Mesh.Core.Editing;
@@ -12,9 +13,6 @@ public sealed record FieldError(string Resource, string Path, string Message);
 /// </summary>
 public static partial class MeshValidator
 {
-    public const int MaxRoutes = 100;
-    public const int MaxTargets = 10;
-
     private static readonly HashSet<string> Methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
 
     /// <summary>The retry_on conditions Envoy knows for HTTP routers, gRPC's included.</summary>
@@ -25,18 +23,19 @@ public static partial class MeshValidator
         "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
     ];
 
-    public static IReadOnlyList<FieldError> NewErrors(MeshState? current, MeshState proposed)
+    public static IReadOnlyList<FieldError> NewErrors(MeshState? current, MeshState proposed, XdsSettings? settings = null)
     {
-        var before = current is null ? [] : Validate(current).ToHashSet();
-        return [.. Validate(proposed).Where(e => !before.Contains(e))];
+        var before = current is null ? [] : Validate(current, settings).ToHashSet();
+        return [.. Validate(proposed, settings).Where(e => !before.Contains(e))];
     }
 
-    public static IEnumerable<FieldError> Validate(MeshState mesh)
+    public static IEnumerable<FieldError> Validate(MeshState mesh, XdsSettings? settings = null)
     {
+        settings ??= new XdsSettings();
         if (!IsDnsLabel(mesh.Name)) yield return new FieldError($"meshes/{mesh.Name}", "$.name", DnsLabelRule);
         foreach (var service in mesh.Services.Values)
         {
-            foreach (var error in ValidateService(mesh, service)) yield return error;
+            foreach (var error in ValidateService(mesh, service, settings)) yield return error;
             foreach (var error in ValidateRoutes(service)) yield return error;
             foreach (var error in ValidatePolicy(mesh, service)) yield return error;
         }
@@ -55,17 +54,34 @@ public static partial class MeshValidator
 
     public static string PolicyResource(string service) => $"services/{service}/policy";
 
-    private static List<FieldError> ValidateService(MeshState mesh, ServiceDefinition service)
+    /// <summary>
+    /// A TCP backend is reached by a listener on its port inside the caller's sidecar: it cannot be the caller's own
+    /// app port (the app holds it), and two TCP backends of one caller cannot share one.
+    /// </summary>
+    private static string? TcpPortClash(MeshState mesh, ServiceDefinition caller, int index, ServiceDefinition tcp)
+    {
+        if (tcp.Port == caller.Port)
+            return $"TCP backend '{tcp.Name}' listens on port {tcp.Port}, this service's own app port; the sidecar could not bind its listener";
+        var earlier = caller.Backends.Take(index).Select(b => mesh.Services.GetValueOrDefault(b))
+            .FirstOrDefault(b => b is { Protocol: ServiceProtocol.Tcp } && b.Port == tcp.Port && b.Name != tcp.Name);
+        return earlier is null ? null : $"TCP backends '{earlier.Name}' and '{tcp.Name}' both use port {tcp.Port}; the sidecar can bind only one listener there";
+    }
+
+    private static List<FieldError> ValidateService(MeshState mesh, ServiceDefinition service, XdsSettings settings)
     {
         var errors = new Errors(ServiceResource(service.Name));
         if (!IsDnsLabel(service.Name)) errors.Add("$.name", DnsLabelRule);
         if (service.Port is < 1 or > 65535) errors.Add("$.port", "must be between 1 and 65535");
+        else if (settings.ReservedPorts.Contains(service.Port))
+            errors.Add("$.port", $"is reserved for the sidecar (admin {settings.AdminPort}, inbound {settings.InboundPort}, outbound {settings.OutboundPort}); the app cannot listen on it");
         if (!Enum.IsDefined(service.Protocol)) errors.Add("$.protocol", "must be http, http2, grpc or tcp");
         for (var i = 0; i < service.Backends.Length; i++)
         {
             var backend = service.Backends[i];
             if (!mesh.Services.ContainsKey(backend)) errors.Add($"$.backends[{i}]", $"'{backend}' is not a service of mesh '{mesh.Name}'");
             else if (service.Backends.IndexOf(backend) < i) errors.Add($"$.backends[{i}]", $"'{backend}' is listed twice");
+            else if (mesh.Services[backend] is { Protocol: ServiceProtocol.Tcp } tcp && TcpPortClash(mesh, service, i, tcp) is { } clash)
+                errors.Add($"$.backends[{i}]", clash);
         }
         for (var i = 0; i < service.Subsets.Length; i++)
         {
@@ -108,7 +124,7 @@ public static partial class MeshValidator
         var routes = service.Routes;
         if (routes.Length == 0) return errors.List;
         if (service.Protocol == ServiceProtocol.Tcp) errors.Add("$.routes", "a TCP service has no HTTP routes");
-        if (routes.Length > MaxRoutes) errors.Add("$.routes", $"at most {MaxRoutes} routes");
+        if (routes.Length > EditLimits.MaxRoutes) errors.Add("$.routes", $"at most {EditLimits.MaxRoutes} routes");
         for (var i = 0; i < routes.Length; i++)
         {
             var route = routes[i];
@@ -161,9 +177,9 @@ public static partial class MeshValidator
 
     private static void ValidateTargets(ServiceDefinition service, RouteRule route, string at, Errors errors)
     {
-        if (route.Targets.Length is 0 or > MaxTargets)
+        if (route.Targets.Length is 0 or > EditLimits.MaxTargetsPerRoute)
         {
-            errors.Add($"{at}.targets", $"needs 1 to {MaxTargets} targets");
+            errors.Add($"{at}.targets", $"needs 1 to {EditLimits.MaxTargetsPerRoute} targets");
             return;
         }
         for (var t = 0; t < route.Targets.Length; t++)

@@ -68,4 +68,44 @@ public class MeshValidatorTests
         }]);
         Assert.Equal(valid, !MeshValidator.Validate(mesh).Any(e => e.Path == "$.routes[0].match.regex"));
     }
+
+    private static ServiceDefinition Svc(string name, int port, ServiceProtocol protocol = ServiceProtocol.Http, params string[] backends) =>
+        new() { Mesh = "m", Name = name, Port = port, Protocol = protocol, Backends = [.. backends] };
+
+    [Theory]
+    [InlineData(9901)]
+    [InlineData(15000)]
+    [InlineData(15001)]
+    public void An_app_port_the_sidecar_holds_is_refused(int port)
+    {
+        var error = Assert.Single(MeshValidator.Validate(new MeshState("m", [Svc("api", port)])));
+        Assert.Equal(("services/api", "$.port"), (error.Resource, error.Path));
+    }
+
+    [Fact]
+    public void A_configured_admin_port_is_the_one_refused()
+    {
+        var mesh = new MeshState("m", [Svc("api", 9901)]);
+        Assert.Empty(MeshValidator.Validate(mesh, new Mesh.Core.Compile.XdsSettings { AdminPort = 19000 }));
+        Assert.Single(MeshValidator.Validate(new MeshState("m", [Svc("api", 19000)]), new Mesh.Core.Compile.XdsSettings { AdminPort = 19000 }));
+    }
+
+    [Fact]
+    public void A_tcp_backend_on_the_callers_own_app_port_is_refused()
+    {
+        var mesh = new MeshState("m", [Svc("web", 5432, ServiceProtocol.Http, "db"), Svc("db", 5432, ServiceProtocol.Tcp)]);
+        var error = Assert.Single(MeshValidator.Validate(mesh));
+        Assert.Equal(("services/web", "$.backends[0]"), (error.Resource, error.Path));
+        Assert.Contains("own app port", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_tcp_backends_of_one_caller_on_one_port_are_refused_but_an_http_backend_on_that_port_is_not()
+    {
+        var mesh = new MeshState("m", [Svc("web", 8080, ServiceProtocol.Http, "db", "api", "replica"),
+            Svc("db", 5432, ServiceProtocol.Tcp), Svc("api", 5432), Svc("replica", 5432, ServiceProtocol.Tcp)]);
+        var error = Assert.Single(MeshValidator.Validate(mesh));
+        Assert.Equal(("services/web", "$.backends[2]"), (error.Resource, error.Path));
+        Assert.Contains("'db' and 'replica' both use port 5432", error.Message, StringComparison.Ordinal);
+    }
 }

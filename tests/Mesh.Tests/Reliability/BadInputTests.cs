@@ -29,6 +29,8 @@ public class BadInputTests
         { "a newline in a header value", "services/checkout-api/routes", """{"routes": [{"name": "r", "match": {"headers": [{"name": "x", "exact": "a\nb"}]}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.BadRequest, "$.routes[0].match.headers[0].exact" },
         { "a workload service that is no platform name", "services/checkout-api", """{"port": 8080, "workload": {"platform": "ecs", "cluster": "payments-prod", "service": "check out"}}""", HttpStatusCode.UnprocessableEntity, "$.workload.service" },
         { "a workload port name that is no DNS label", "services/checkout-api", """{"port": 8080, "workload": {"platform": "eks", "cluster": "c1", "namespace": "default", "service": "s", "portName": "HTTP_1"}}""", HttpStatusCode.UnprocessableEntity, "$.workload.portName" },
+        { "the outbound listener's port as the app port", "services/checkout-api", Service.Replace("8080", "15001", StringComparison.Ordinal) + "}", HttpStatusCode.UnprocessableEntity, "$.port" },
+        { "envoy's admin port as the app port", "services/checkout-api", Service.Replace("8080", "9901", StringComparison.Ordinal) + "}", HttpStatusCode.UnprocessableEntity, "$.port" },
         { "too many routes", "services/checkout-api/routes", $$"""{"routes": [{{string.Join(",", Enumerable.Range(0, 10_000).Select(_ => """{"targets":[]}"""))}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes" },
         { "a regex longer than the limit", "services/checkout-api/routes", $$"""{"routes": [{"name": "r", "match": {"regex": "/{{new string('a', 2000)}}"}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.regex" },
     };

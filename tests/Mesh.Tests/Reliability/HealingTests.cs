@@ -38,7 +38,7 @@ public class HealingTests
         var publisher = new FleetPublisher(store.Store.Desired, store.Store.Endpoints, snapshots, store.Settings, TimeProvider.System, retry);
         var cache = new SnapshotCache(snapshots);
         var afterCommit = new AfterCommit(cache, TimeProvider.System);
-        var editor = new MeshEditor(store.Store.Desired, cache, publisher, TimeProvider.System, retry);
+        var editor = new MeshEditor(store.Store.Desired, cache, publisher, store.Settings, TimeProvider.System, retry);
         var reconciler = new Reconciler(store.Store.Desired, publisher, afterCommit);
         return (new MeshEdits(editor, store.Store.Desired, afterCommit, reconciler, new ProxyTracker(store.Store.Proxies, store.Settings, TimeProvider.System)), snapshots);
     }
