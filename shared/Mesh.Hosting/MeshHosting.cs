@@ -27,7 +27,8 @@ namespace Mesh.Hosting;
 public static class MeshHosting
 {
     /// <summary>
-    /// Registers the store behind every port, the control-plane settings, the clock and the publisher.
+    /// Registers the store behind every port, the control-plane settings, the clock, the core's use cases, and the
+    /// reconcile at start-up (Reconcile:AtStartup; by default on outside Lambda).
     /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
     /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
     /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort, Xds:TrustDomain,
@@ -57,7 +58,10 @@ public static class MeshHosting
         services.AddSingleton<Reconciler>();
         services.AddSingleton<MeshEditor>();
         services.AddSingleton<MeshEdits>();
-        services.AddHostedService<ReconcileAtStartup>();
+        // A long-lived process reconciles when it starts. A Lambda function starts (cold) far more often, on every
+        // scale-out: there the scheduled rule runs the reconciler every minute instead.
+        if (ConfiguredFlag(configuration["Reconcile:AtStartup"]) ?? configuration["AWS_LAMBDA_FUNCTION_NAME"] is null)
+            services.AddHostedService<ReconcileAtStartup>();
         services.AddAwsIntegrations(configuration);
         services.AddProblemDetails();
         return services;
@@ -164,6 +168,9 @@ public static class MeshHosting
             },
         };
     }
+
+    private static bool? ConfiguredFlag(string? value) =>
+        value is null ? null : bool.TryParse(value, out var flag) ? flag : throw new FormatException($"'{value}' is not true or false");
 
     private static TimeSpan? Duration(string? value) =>
         value is null ? null : TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed) ? parsed

@@ -181,7 +181,7 @@ public sealed class WholeRun(TextWriter output)
         {
             var port = FreePort();
             var started = Stopwatch.GetTimestamp();
-            using var process = Process.Start(new ProcessStartInfo(binary, ["--urls", $"http://127.0.0.1:{port}", "--Store:SqlitePath", database, "--Logging:LogLevel:Default", "Warning"])
+            using var process = Process.Start(new ProcessStartInfo(binary, ["--urls", $"http://127.0.0.1:{port}", "--Store:SqlitePath", database, "--Logging:LogLevel:Default", "Warning", "--Reconcile:AtStartup", "false"])
             { RedirectStandardOutput = true, RedirectStandardError = true })!;
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             for (var deadline = Stopwatch.StartNew(); ; await Task.Delay(1))
