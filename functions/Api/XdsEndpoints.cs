@@ -46,8 +46,6 @@ public static class XdsEndpoints
             case Resources resources:
                 log.LogDebug("xds {Fleet} {Type} {FromVersion} -> {ToVersion}", fleet, type, LogText.Safe(parsed.VersionInfo), resources.Version);
                 return TypedResults.Bytes(DiscoveryResponse.Write(resources.Version, xdsType, resources.Items), "application/json");
-            case UnknownResources unknown:
-                return Problems.NotFound("Unknown resource", $"fleet '{fleet}' has no {type} named {string.Join(", ", unknown.Names.Take(5).Select(n => $"'{LogText.Safe(n)}'"))}");
             default:
                 throw new InvalidOperationException("unknown xDS reply");
         }

@@ -1,3 +1,4 @@
+using Mesh.Core.Compile;
 using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
 
@@ -10,9 +11,6 @@ public sealed record NotModified(string Version) : XdsReply;
 
 /// <summary>A DiscoveryResponse: every resource of a wildcard type, or exactly the named ones.</summary>
 public sealed record Resources(string Version, IReadOnlyList<XdsResource> Items) : XdsReply;
-
-/// <summary>The proxy asked for names this fleet's snapshot does not hold.</summary>
-public sealed record UnknownResources(IReadOnlyList<string> Names) : XdsReply;
 
 /// <summary>
 /// The REST xDS decision, as Envoy implements the protocol: 200 with resources when the proxy's last accepted
@@ -27,15 +25,14 @@ public static class XdsResponder
         if (type.IsWildcard() || resourceNames.Count == 0)
             return Reply(set.Version, set.Resources, versionInfo);
         var named = resourceNames.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var found = named.Select(set.Find).OfType<XdsResource>().ToList();
-        if (found.Count != named.Count)
-            return new UnknownResources([.. named.Where(n => set.Find(n) is null)]);
+        // A name the snapshot lacks (a cluster being removed, a rollback in flight) gets its empty resource, never an error.
+        var found = named.Select(n => set.Find(n) ?? PlaceholderResources.Empty(type, n)).ToList();
         // A named poll's version is that of its resources alone, so an unrelated change answers 304.
         var version = found.Count == 1 ? found[0].Hash : ContentHash.Combine(found.SelectMany(r => new[] { r.Name, r.Hash }));
         return Reply(version, found, versionInfo);
     }
 
-    /// <summary>The version a poll of these names would be answered with; null when the snapshot lacks one of them.</summary>
+    /// <summary>The version a poll of these names would be answered with.</summary>
     public static string? VersionOf(FleetSnapshot snapshot, XdsType type, IReadOnlyList<string> resourceNames) =>
         Respond(snapshot, type, "", resourceNames) is Resources resources ? resources.Version : null;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Envoy.Schema;
 using Mesh.Tests.Support;
 
@@ -100,7 +101,6 @@ public class XdsHttpTests
     [InlineData("clusters", "shop/nobody", null, HttpStatusCode.NotFound, "Unknown fleet")]
     [InlineData("clusters", "no-slash", null, HttpStatusCode.BadRequest, "No fleet")]
     [InlineData("secrets", "shop/storefront", null, HttpStatusCode.NotFound, "Unknown discovery type")]
-    [InlineData("endpoints", "shop/storefront", "outbound|nothing", HttpStatusCode.NotFound, "Unknown resource")]
     public async Task Bad_polls_get_a_clear_problem(string type, string fleet, string? name, HttpStatusCode status, string title)
     {
         await using var host = await LocalHostFixture.StartAsync();
@@ -108,6 +108,32 @@ public class XdsHttpTests
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(title, (await LocalHostFixture.JsonAsync(response)).GetProperty("title").GetString());
+    }
+
+    /// <summary>
+    /// Envoy counts an error for a named EDS or RDS resource as a failed fetch and waits out initial_fetch_timeout;
+    /// during a removal or a rollback a proxy may ask for a name the fleet no longer holds.
+    /// </summary>
+    [Theory]
+    [InlineData("endpoints", "outbound|nothing", "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name")]
+    [InlineData("routes", "no-such-route", "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name")]
+    public async Task An_unknown_eds_or_rds_name_gets_200_with_an_empty_resource_of_that_name(string type, string name, string typeUrl, string nameField)
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        using var response = await host.PollAsync("shop/storefront", type, "", name);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Empty(EnvoySchema.CheckMessage(body, "envoy.service.discovery.v3.DiscoveryResponse"));
+        var resource = Assert.Single(JsonDocument.Parse(body).RootElement.GetProperty("resources").EnumerateArray());
+        Assert.Equal(typeUrl, resource.GetProperty("@type").GetString());
+        Assert.Equal(name, resource.GetProperty(nameField).GetString());
+        Assert.False(resource.TryGetProperty("virtual_hosts", out _));
+        if (resource.TryGetProperty("endpoints", out var endpoints)) Assert.Equal(0, endpoints.GetArrayLength());
+
+        // Asked again with the version it got: 304, and a known name beside it is still served in full.
+        var version = JsonDocument.Parse(body).RootElement.GetProperty("version_info").GetString()!;
+        using var again = await host.PollAsync("shop/storefront", type, version, name);
+        Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
     }
 
     [Fact]
