@@ -14,10 +14,16 @@ public readonly record struct SubscriptionKey(FleetId Fleet, string NodeId, XdsT
 /// </summary>
 public sealed record ProxyPoll(SubscriptionKey Key, string Reported, string? Served, string? Rejected, DateTimeOffset At)
 {
-    /// <summary>The record after a new poll that reported <paramref name="reported"/> and was answered with <paramref name="served"/> (null: 304).</summary>
-    public static ProxyPoll Next(ProxyPoll? previous, SubscriptionKey key, string reported, string? served, DateTimeOffset at)
+    /// <summary>
+    /// The record after a new poll that reported <paramref name="reported"/> and was answered with <paramref name="served"/>
+    /// (null: 304). A proxy that keeps reporting what it ran before it was sent a version rejected that version; one
+    /// that rejects its very first configuration keeps reporting nothing, which is told apart from a slow first apply
+    /// only by time: it counts as rejecting once <paramref name="firstConfigGrace"/> has passed since it was sent one.
+    /// </summary>
+    public static ProxyPoll Next(ProxyPoll? previous, SubscriptionKey key, string reported, string? served, DateTimeOffset at, TimeSpan firstConfigGrace)
     {
-        var rejected = previous is { Served: { } sent } && reported.Length > 0 && reported != sent && reported == previous.Reported ? sent : null;
+        var keptOld = previous is { Served: { } sent } && reported != sent && reported == previous.Reported;
+        var rejected = keptOld && (reported.Length > 0 || previous!.Rejected is not null || at - previous.At >= firstConfigGrace) ? previous!.Served : null;
         return new ProxyPoll(key, reported, served ?? previous?.Served, rejected, at);
     }
 

@@ -23,6 +23,9 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
     private readonly ConcurrentDictionary<SubscriptionKey, ProxyPoll> _last = new();
     private readonly ConcurrentDictionary<FleetId, TrackedCount> _tracked = new();
 
+    /// <summary>Two refresh intervals: a proxy still reporting no version this long after it was sent one rejected it.</summary>
+    public TimeSpan FirstConfigGrace => 2 * settings.RefreshDelay;
+
     /// <summary>A proxy is live while its records are younger than two heartbeats and two poll intervals.</summary>
     public DateTimeOffset LiveSince => clock.GetUtcNow() - 2 * Heartbeat - 2 * 2 * settings.RefreshDelay;
 
@@ -35,7 +38,7 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
         var now = clock.GetUtcNow();
         if (!Continues(previous, reported)) return false;
         if (previous is null && !await HasRoomAsync(fleet, now, cancellationToken)) return false;
-        var next = ProxyPoll.Next(previous, key, reported, served, now);
+        var next = ProxyPoll.Next(previous, key, reported, served, now, FirstConfigGrace);
         if (previous is not null && previous.SameState(next) && now - previous.At < Heartbeat)
         {
             _last[key] = previous;

@@ -58,4 +58,35 @@ public class TrackingTests
         Assert.Equal(0, convergence.GetProperty("counts").GetProperty("proxies").GetInt32());
         Assert.Empty(convergence.GetProperty("counts").GetProperty("rejected").EnumerateArray());
     }
+
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public async Task A_proxy_that_keeps_reporting_no_version_after_its_first_config_counts_as_rejecting_after_two_refresh_intervals()
+    {
+        using var store = new TempStore();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var tracker = new ProxyTracker(store.Store.Proxies, store.Settings, clock);
+        Assert.True(await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "", "v1", CancellationToken.None));
+        clock.Now += store.Settings.RefreshDelay;
+        await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "", "v1", CancellationToken.None);
+        Assert.Null(Assert.Single(await store.Store.Proxies.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None)).Rejected);
+
+        clock.Now += store.Settings.RefreshDelay;
+        await tracker.RecordAsync(Fleet, "envoy-1", XdsType.Clusters, [], "", "v1", CancellationToken.None);
+        Assert.Equal("v1", Assert.Single(await store.Store.Proxies.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None)).Rejected);
+
+        // A proxy that applies its first config in time is never counted as rejecting.
+        Assert.True(await tracker.RecordAsync(Fleet, "envoy-2", XdsType.Clusters, [], "", "v1", CancellationToken.None));
+        clock.Now += store.Settings.RefreshDelay;
+        await tracker.RecordAsync(Fleet, "envoy-2", XdsType.Clusters, [], "v1", null, CancellationToken.None);
+        clock.Now += 4 * store.Settings.RefreshDelay;
+        await tracker.RecordAsync(Fleet, "envoy-2", XdsType.Clusters, [], "v1", null, CancellationToken.None);
+        Assert.Null((await store.Store.Proxies.ListPollsAsync(Fleet, DateTimeOffset.MinValue, CancellationToken.None)).Single(p => p.Key.NodeId == "envoy-2").Rejected);
+    }
 }
