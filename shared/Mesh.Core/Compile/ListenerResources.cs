@@ -73,7 +73,7 @@ internal static class ListenerResources
             {
                 h.WriteString("stat_prefix", ResourceNames.InboundListener);
                 h.WriteString("codec_type", "AUTO");
-                LocalRoutes(h, cluster);
+                LocalRoutes(h, service, cluster);
                 h.WriteStartArray("http_filters");
                 if (!callers.IsEmpty)
                 {
@@ -137,7 +137,7 @@ internal static class ListenerResources
         w.WriteEndObject();
     }
 
-    private static void LocalRoutes(Utf8JsonWriter h, string cluster)
+    private static void LocalRoutes(Utf8JsonWriter h, ServiceDefinition service, string cluster)
     {
         h.WriteStartObject("route_config");
         h.WriteString("name", ResourceNames.InboundListener);
@@ -154,6 +154,7 @@ internal static class ListenerResources
         h.WriteEndObject();
         h.WriteStartObject("route");
         h.WriteString("cluster", cluster);
+        RouteResources.Timeouts(h, service, null, null);
         h.WriteEndObject();
         h.WriteEndObject();
         h.WriteEndArray();

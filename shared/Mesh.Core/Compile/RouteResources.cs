@@ -83,7 +83,7 @@ internal static class RouteResources
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        w.WriteString("timeout", EnvoyJson.Milliseconds(route.TimeoutMs ?? 15_000));
+        Timeouts(w, backend, route.TimeoutMs, route.MaxStreamDurationMs);
         if (route.IdleTimeoutMs is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
         if (route.Retry is { } retry)
             RetryPolicy(w, string.Join(',', retry.On), retry.AttemptsOrDefault, retry.PerTryTimeoutMs, retry.BackoffBaseMsOrDefault, retry.BackoffMaxMsOrDefault);
@@ -162,9 +162,25 @@ internal static class RouteResources
         w.WriteEndObject();
         w.WriteStartObject("route");
         w.WriteString("cluster", ResourceNames.OutboundCluster(backend.Name));
-        w.WriteString("timeout", "15s");
+        Timeouts(w, backend, null, null);
         SafeRetryPolicy(w, backend);
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A route's timeout (the route's, else the service's default: 15 s for HTTP, none for gRPC, whose streams must be
+    /// able to live), and for gRPC the caller's grpc-timeout header as the stream's deadline, capped by a maximum
+    /// stream duration when the route or the service sets one.
+    /// </summary>
+    public static void Timeouts(Utf8JsonWriter w, ServiceDefinition service, int? routeTimeoutMs, int? routeMaxStreamMs)
+    {
+        w.WriteString("timeout", EnvoyJson.Milliseconds(routeTimeoutMs ?? service.Policy.DefaultTimeoutMs(service.Protocol)));
+        var maxStream = routeMaxStreamMs ?? service.Policy.MaxStreamDurationMs;
+        if (maxStream is null && service.Protocol != ServiceProtocol.Grpc) return;
+        w.WriteStartObject("max_stream_duration");
+        if (maxStream is { } max) w.WriteString("max_stream_duration", EnvoyJson.Milliseconds(max));
+        if (service.Protocol == ServiceProtocol.Grpc) w.WriteString("grpc_timeout_header_max", EnvoyJson.Milliseconds(maxStream ?? 0));
         w.WriteEndObject();
     }
 

@@ -135,6 +135,7 @@ public static partial class MeshValidator
             ValidateTargets(service, route, at, errors);
             if (route.TimeoutMs is < 0 or > 3_600_000) errors.Add($"{at}.timeoutMs", "must be between 0 (none) and 3600000");
             if (route.IdleTimeoutMs is < 0 or > 3_600_000) errors.Add($"{at}.idleTimeoutMs", "must be between 0 (none) and 3600000");
+            if (route.MaxStreamDurationMs is < 1 or > 86_400_000) errors.Add($"{at}.maxStreamDurationMs", "must be between 1 and 86400000");
             if (route.Retry is { } retry) ValidateRetry(retry, route, $"{at}.retry", errors);
             for (var earlier = 0; earlier < i; earlier++)
             {
@@ -216,6 +217,8 @@ public static partial class MeshValidator
         var errors = new Errors(PolicyResource(service.Name));
         if (!Enum.IsDefined(policy.LoadBalancing)) errors.Add("$.loadBalancing", "must be ROUND_ROBIN, LEAST_REQUEST or RANDOM");
         if (!Enum.IsDefined(policy.Mtls)) errors.Add("$.mtls", "must be STRICT, PERMISSIVE or DISABLED");
+        if (policy.RequestTimeoutMs is < 0 or > 3_600_000) errors.Add("$.requestTimeoutMs", "must be between 0 (none) and 3600000");
+        if (policy.MaxStreamDurationMs is < 1 or > 86_400_000) errors.Add("$.maxStreamDurationMs", "must be between 1 and 86400000");
         if (policy.ConnectionPool is { } pool)
         {
             CheckLimit(pool.MaxConnections, "$.connectionPool.maxConnections");

@@ -14,9 +14,11 @@ public sealed record RouteRule
     /// <summary>Where matching requests go: subsets of the service (none: all its endpoints), weighted in percent.</summary>
     public ImmutableArray<WeightedTarget> Targets { get; init => field = value.IsDefault ? [] : value; } = [];
     public RetryPolicy? Retry { get; init; }
-    /// <summary>Whole-request timeout; Envoy's default is 15 s, 0 disables it.</summary>
+    /// <summary>Whole-request timeout; unset: the service's (15 s for HTTP, none for gRPC); 0 disables it.</summary>
     public int? TimeoutMs { get; init; }
     public int? IdleTimeoutMs { get; init; }
+    /// <summary>The longest a stream on this route may last; unset: the service's.</summary>
+    public int? MaxStreamDurationMs { get; init; }
 }
 
 /// <summary>What a request must look like. Exactly one of Prefix, Path and Regex (none: prefix "/").</summary>

@@ -27,6 +27,16 @@ public sealed record ServicePolicy
     public MtlsMode Mtls { get; init; } = MtlsMode.Disabled;
     /// <summary>Services allowed to call this one (checked against their certificates, so it needs STRICT); empty allows all.</summary>
     public ImmutableArray<string> AllowedCallers { get; init => field = value.IsDefault ? [] : value; } = [];
+    /// <summary>
+    /// Timeout of a whole request to this service, for routes without their own; unset: 15 s for HTTP, none for gRPC
+    /// (a stream must be able to live); 0: none.
+    /// </summary>
+    public int? RequestTimeoutMs { get; init; }
+    /// <summary>The longest a stream to this service may last, for routes without their own; unset: no limit.</summary>
+    public int? MaxStreamDurationMs { get; init; }
+
+    /// <summary>What a route to this service uses as its timeout when it sets none.</summary>
+    public int DefaultTimeoutMs(ServiceProtocol protocol) => RequestTimeoutMs ?? (protocol == ServiceProtocol.Grpc ? 0 : 15_000);
 }
 
 /// <summary>Envoy circuit-breaker thresholds each caller applies to this service.</summary>
