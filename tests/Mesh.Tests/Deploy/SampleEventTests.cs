@@ -57,6 +57,9 @@ public class SampleEventTests
             {
                 Assert.Contains("address: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"\n                port_value: 443", text);
                 Assert.Contains("sni: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"", text);
+                // The certificate must name the API's host (a SAN check), not merely chain to a public CA.
+                Assert.Contains("san_type: \"DNS\"", text);
+                Assert.Contains("exact: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"", text);
             }
             Assert.Equal(e.GetProperty("routeKey").GetString(), e.GetProperty("requestContext").GetProperty("routeKey").GetString());
         }
