@@ -24,7 +24,9 @@ public static class BootstrapWriter
             w.WriteString("cluster", fleet.ToString());
             if (!string.IsNullOrEmpty(zone))
             {
+                // As the fleet's endpoints carry it (region and zone), so Envoy finds its own zone among them.
                 w.WriteStartObject("locality");
+                if (RegionOf(zone) is { Length: > 0 } region) w.WriteString("region", region);
                 w.WriteString("zone", zone);
                 w.WriteEndObject();
             }
@@ -35,8 +37,22 @@ public static class BootstrapWriter
             EnvoyJson.RestConfigSource(w, "lds_config", settings);
             w.WriteEndObject();
 
+            // Zone-aware routing compares the callers' clusters with this one: the fleet's own endpoints, by EDS.
+            w.WriteStartObject("cluster_manager");
+            w.WriteString("local_cluster_name", ResourceNames.LocalCluster(fleet.Service));
+            w.WriteEndObject();
+
             w.WriteStartObject("static_resources");
             w.WriteStartArray("clusters");
+            w.WriteStartObject();
+            w.WriteString("name", ResourceNames.LocalCluster(fleet.Service));
+            w.WriteString("type", "EDS");
+            w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
+            w.WriteStartObject("eds_cluster_config");
+            w.WriteString("service_name", ResourceNames.LocalCluster(fleet.Service));
+            EnvoyJson.RestConfigSource(w, "eds_config", settings);
+            w.WriteEndObject();
+            w.WriteEndObject();
             w.WriteStartObject();
             w.WriteString("name", settings.ControlPlaneCluster);
             w.WriteString("type", "LOGICAL_DNS");
@@ -55,6 +71,9 @@ public static class BootstrapWriter
         }
         return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>An availability zone's region: "eu-west-1a" is in "eu-west-1".</summary>
+    public static string RegionOf(string zone) => zone.TrimEnd("abcdefghijklmnopqrstuvwxyz".ToCharArray()) is var region && region.Length < zone.Length && region.Length > 0 && char.IsAsciiDigit(region[^1]) ? region : "";
 
     private static void UpstreamTls(Utf8JsonWriter w, string host)
     {

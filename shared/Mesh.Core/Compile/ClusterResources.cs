@@ -41,12 +41,26 @@ internal static class ClusterResources
             w.WriteString("service_name", name);
             EnvoyJson.RestConfigSource(w, "eds_config", settings);
             w.WriteEndObject();
+            if (policy.ZoneAware is not { Enabled: false }) ZoneAware(w, policy.ZoneAware?.MinClusterSize ?? 6);
             if (policy.ConnectionPool is { } pool) CircuitBreakers(w, pool);
             if (policy.OutlierDetection is { } outlier) OutlierDetection(w, outlier);
             if (backend.HealthCheck is { } check) HealthChecks(w, check, backend.Protocol);
             if (policy.Mtls != MtlsMode.Disabled) UpstreamTls(w, backend, settings);
             UpstreamProtocol(w, backend.Protocol);
         }, [new ResourceReference(XdsType.Endpoints, name)]);
+
+    /// <summary>Needs the bootstrap's local cluster (the fleet's own endpoints) and node.locality, which the bootstrap sets.</summary>
+    private static void ZoneAware(Utf8JsonWriter w, int minClusterSize)
+    {
+        w.WriteStartObject("common_lb_config");
+        w.WriteStartObject("zone_aware_lb_config");
+        w.WriteStartObject("routing_enabled");
+        w.WriteNumber("value", 100);
+        w.WriteEndObject();
+        w.WriteNumber("min_cluster_size", minClusterSize);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
 
     private static void CircuitBreakers(Utf8JsonWriter w, ConnectionPool pool)
     {

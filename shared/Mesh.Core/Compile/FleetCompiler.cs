@@ -36,6 +36,8 @@ public static class FleetCompiler
             else httpBackends.Add(definition);
         }
         var routes = RouteResources.Outbound(json, httpBackends, settings, problems);
+        // The fleet's own endpoints, for the bootstrap's local cluster (zone-aware routing needs them).
+        loadAssignments.Add(EndpointResources.LoadAssignment(json, ResourceNames.LocalCluster(service.Name), EndpointResources.Select(service, inputs.OwnEndpoints, [])));
 
         var snapshot = new FleetSnapshot(service.Fleet,
         [

@@ -6,8 +6,11 @@ namespace Mesh.Core.Compile;
 /// <summary>A backend as the compiler sees it: its definition (null if the mesh lacks it) and its recorded endpoints.</summary>
 public sealed record BackendInputs(string Name, ServiceDefinition? Definition, IReadOnlyList<Endpoint> Endpoints);
 
-/// <summary>Everything one fleet's configuration depends on.</summary>
-public sealed record FleetInputs(ServiceDefinition Service, IReadOnlyList<BackendInputs> Backends);
+/// <summary>Everything one fleet's configuration depends on: its service, its own endpoints (for zone-aware routing) and its backends.</summary>
+public sealed record FleetInputs(ServiceDefinition Service, IReadOnlyList<BackendInputs> Backends)
+{
+    public IReadOnlyList<Endpoint> OwnEndpoints { get; init; } = [];
+}
 
 public abstract record CompileResult(FleetId Fleet);
 

@@ -14,4 +14,7 @@ public static class ResourceNames
     public static string OutboundCluster(string service, string subset) => $"outbound|{service}|{subset}";
 
     public static string OutboundTcpListener(string service) => $"outbound|tcp|{service}";
+
+    /// <summary>The fleet's own endpoints, for zone-aware routing: a static cluster of the bootstrap, fed by EDS.</summary>
+    public static string LocalCluster(string service) => $"local|{service}";
 }

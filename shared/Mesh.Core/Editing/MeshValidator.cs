@@ -217,6 +217,7 @@ public static partial class MeshValidator
         var errors = new Errors(PolicyResource(service.Name));
         if (!Enum.IsDefined(policy.LoadBalancing)) errors.Add("$.loadBalancing", "must be ROUND_ROBIN, LEAST_REQUEST or RANDOM");
         if (!Enum.IsDefined(policy.Mtls)) errors.Add("$.mtls", "must be STRICT, PERMISSIVE or DISABLED");
+        if (policy.ZoneAware?.MinClusterSize is < 1 or > 10_000) errors.Add("$.zoneAware.minClusterSize", "must be between 1 and 10000");
         if (policy.RequestTimeoutMs is < 0 or > 3_600_000) errors.Add("$.requestTimeoutMs", "must be between 0 (none) and 3600000");
         if (policy.MaxStreamDurationMs is < 1 or > 86_400_000) errors.Add("$.maxStreamDurationMs", "must be between 1 and 86400000");
         if (policy.ConnectionPool is { } pool)

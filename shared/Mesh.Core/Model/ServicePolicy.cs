@@ -35,8 +35,23 @@ public sealed record ServicePolicy
     /// <summary>The longest a stream to this service may last, for routes without their own; unset: no limit.</summary>
     public int? MaxStreamDurationMs { get; init; }
 
+    /// <summary>How callers spread requests over this service's zones; unset: zone-aware with Envoy's safeguards.</summary>
+    public ZoneAwareRouting? ZoneAware { get; init; }
+
     /// <summary>What a route to this service uses as its timeout when it sets none.</summary>
     public int DefaultTimeoutMs(ServiceProtocol protocol) => RequestTimeoutMs ?? (protocol == ServiceProtocol.Grpc ? 0 : 15_000);
+}
+
+/// <summary>
+/// Zone-aware routing: a caller keeps requests in its own availability zone when that zone holds enough of this
+/// service's endpoints, and spills over in proportion otherwise. Envoy turns it off by itself when either side is
+/// smaller than <see cref="MinClusterSize"/> or sits in one zone.
+/// </summary>
+public sealed record ZoneAwareRouting
+{
+    public bool Enabled { get; init; } = true;
+    /// <summary>Below this many endpoints the service is balanced over all zones (Envoy's default: 6).</summary>
+    public int? MinClusterSize { get; init; }
 }
 
 /// <summary>Envoy circuit-breaker thresholds each caller applies to this service.</summary>

@@ -49,7 +49,10 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             {
                 if (!meshes.TryGetValue(service.Mesh, out var mesh))
                     meshes[service.Mesh] = mesh = await desired.GetMeshAsync(service.Mesh, cancellationToken);
-                if (mesh is not null) fleets.UnionWith(mesh.FleetsCalling(service.Service));
+                if (mesh is null) continue;
+                fleets.UnionWith(mesh.FleetsCalling(service.Service));
+                // Its own fleet too: its proxies learn their own endpoints for zone-aware routing.
+                if (mesh.Services.ContainsKey(service.Service)) fleets.Add(service);
             }
         }
         return [.. fleets];
@@ -167,6 +170,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             foreach (var fleet in fleets)
             {
                 if (await MeshAsync(fleet.Mesh, cancellationToken) is not { } mesh || !mesh.Services.TryGetValue(fleet.Service, out var service)) continue;
+                if (service.Workload is { } own && !_endpoints.ContainsKey(own.Key)) workloads.Add(own.Key);
                 foreach (var backend in service.Backends)
                 {
                     if (mesh.Services.GetValueOrDefault(backend)?.Workload is { } source && !_endpoints.ContainsKey(source.Key)) workloads.Add(source.Key);
@@ -188,7 +192,8 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
                 var recorded = definition?.Workload is { } source ? await EndpointsAsync(source.Key, cancellationToken) : [];
                 backends.Add(new BackendInputs(name, definition, recorded));
             }
-            return new FleetInputs(service, backends);
+            var own = service.Workload is { } ownSource ? await EndpointsAsync(ownSource.Key, cancellationToken) : [];
+            return new FleetInputs(service, backends) { OwnEndpoints = own };
         }
 
         /// <summary>The stamp of a mesh this reader has read (a fleet it read inputs for).</summary>

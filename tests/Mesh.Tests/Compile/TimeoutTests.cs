@@ -63,6 +63,21 @@ public class TimeoutTests
         Assert.Equal("3600s", watch.GetProperty("max_stream_duration").GetProperty("max_stream_duration").GetString());
     }
 
+    [Theory]
+    [InlineData(false, null, null)]
+    [InlineData(true, 3, 3)]
+    [InlineData(true, null, 6)]
+    public async Task The_policy_turns_zone_aware_routing_off_or_tunes_its_minimum_cluster_size(bool enabled, int? minimum, int? expected)
+    {
+        var rest = Service("rest", ServiceProtocol.Http) with { Policy = new ServicePolicy { ZoneAware = new ZoneAwareRouting { Enabled = enabled, MinClusterSize = minimum } } };
+        using var store = new TempStore();
+        await store.Store.Desired.PutServicesAsync([Service("web", ServiceProtocol.Http, "rest"), rest], CancellationToken.None);
+        var outcome = Assert.Single(await store.Publisher.PublishAsync([new FleetId("t", "web")], CancellationToken.None));
+        var cluster = JsonDocument.Parse(outcome.Snapshot![XdsType.Clusters].Find("outbound|rest")!.Json).RootElement;
+        if (expected is null) Assert.False(cluster.TryGetProperty("common_lb_config", out _));
+        else Assert.Equal(expected, cluster.GetProperty("common_lb_config").GetProperty("zone_aware_lb_config").GetProperty("min_cluster_size").GetInt32());
+    }
+
     [Fact]
     public async Task A_grpc_services_inbound_route_lets_streams_live()
     {

@@ -174,11 +174,41 @@ public class XdsHttpTests
         var root = bootstrap.RootElement;
         Assert.Equal("shop/storefront", root.GetProperty("node").GetProperty("cluster").GetString());
         Assert.Equal("eu-west-1a", root.GetProperty("node").GetProperty("locality").GetProperty("zone").GetString());
-        var staticCluster = Assert.Single(root.GetProperty("static_resources").GetProperty("clusters").EnumerateArray()).GetProperty("name").GetString();
         var cds = root.GetProperty("dynamic_resources").GetProperty("cds_config").GetProperty("api_config_source");
-        Assert.Equal(staticCluster, Assert.Single(cds.GetProperty("cluster_names").EnumerateArray()).GetString());
+        var staticCluster = Assert.Single(cds.GetProperty("cluster_names").EnumerateArray()).GetString();
+        var staticClusters = root.GetProperty("static_resources").GetProperty("clusters").EnumerateArray().ToList();
+        Assert.Contains(staticClusters, c => c.GetProperty("name").GetString() == staticCluster);
         Assert.True(TimeSpan.Parse("00:00:0" + cds.GetProperty("request_timeout").GetString()!.TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture) >= TimeSpan.FromSeconds(3));
         var outbound = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/storefront", "listeners", ""));
         Assert.Contains($"\"cluster_names\":[\"{staticCluster}\"]", outbound.GetRawText());
+    }
+
+    /// <summary>
+    /// Envoy refuses a local_cluster_name that is not a static cluster of the bootstrap; fed by EDS, its endpoints are
+    /// the fleet's own, in the same locality form (region and zone) as node.locality, so Envoy finds its own zone.
+    /// </summary>
+    [Fact]
+    public async Task The_bootstrap_names_a_static_eds_cluster_of_the_fleets_own_endpoints_as_its_local_cluster_for_zone_aware_routing()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        await host.ReplayStoryAsync();
+        var root = System.Text.Json.JsonDocument.Parse(await host.Http.GetStringAsync("/v1/meshes/shop/fleets/checkout-api/bootstrap?node=c-1&zone=eu-west-1b")).RootElement;
+        var local = root.GetProperty("cluster_manager").GetProperty("local_cluster_name").GetString()!;
+        var cluster = root.GetProperty("static_resources").GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("name").GetString() == local);
+        Assert.Equal("EDS", cluster.GetProperty("type").GetString());
+        Assert.Equal(local, cluster.GetProperty("eds_cluster_config").GetProperty("service_name").GetString());
+        Assert.Equal("eu-west-1", root.GetProperty("node").GetProperty("locality").GetProperty("region").GetString());
+
+        var eds = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/checkout-api", "endpoints", "", local));
+        var assignment = Assert.Single(eds.GetProperty("resources").EnumerateArray());
+        var localities = assignment.GetProperty("endpoints").EnumerateArray().Select(l => l.GetProperty("locality")).ToList();
+        Assert.Contains(localities, l => l.GetProperty("region").GetString() == "eu-west-1" && l.GetProperty("zone").GetString() == "eu-west-1b");
+
+        // Callers balance zone-aware over it.
+        var cds = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/storefront", "clusters", ""));
+        var checkout = cds.GetProperty("resources").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "outbound|checkout-api");
+        var zoneAware = checkout.GetProperty("common_lb_config").GetProperty("zone_aware_lb_config");
+        Assert.Equal(100, zoneAware.GetProperty("routing_enabled").GetProperty("value").GetInt32());
+        Assert.Equal(6, zoneAware.GetProperty("min_cluster_size").GetInt32());
     }
 }
