@@ -35,7 +35,7 @@ public sealed record ServiceEndpointsView(string Mesh, string Service, string? W
 public sealed partial class ApiJson : JsonSerializerContext;
 
 /// <summary>Read-only views for operators: meshes, services, their recorded endpoints, fleets and their snapshots, bootstraps.</summary>
-public static class ViewEndpoints
+public static partial class ViewEndpoints
 {
     public static IEndpointRouteBuilder MapViews(this IEndpointRouteBuilder app)
     {
@@ -46,6 +46,8 @@ public static class ViewEndpoints
         meshes.MapGet("/{mesh}/fleets", ListFleets).Produces<IReadOnlyList<FleetView>>();
         meshes.MapGet("/{mesh}/fleets/{service}/snapshot", GetSnapshot);
         meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", GetBootstrap);
+        meshes.MapGet("/{mesh}/fleets/{service}/sidecar", GetSidecar)
+            .WithSummary("What runs beside the app: ?platform=ecs (Envoy container, proxyConfiguration, the app's dependsOn) or eks (sidecar and init container); ?image= for Envoy's image");
         return app;
     }
 
@@ -99,6 +101,28 @@ public static class ViewEndpoints
         var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
         return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(bootstrap), "application/yaml") : TypedResults.Bytes(bootstrap, "application/json");
     }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSidecar(string mesh, string service, string? platform, string? image,
+        HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
+        if (!state.Services.TryGetValue(service, out var definition)) return NoService(mesh, service);
+        var errors = new List<FieldError>();
+        if (platform is not ("ecs" or "eks")) errors.Add(new FieldError("sidecar", "$.platform", "must be ecs or eks"));
+        if (image is not null && !ContainerImage().IsMatch(image)) errors.Add(new FieldError("sidecar", "$.image", "must be a container image reference"));
+        if (errors.Count > 0) return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", errors);
+        if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
+            return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
+                "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
+        var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+        var fragment = platform == "ecs"
+            ? SidecarFragments.Ecs(definition, address, settings, image ?? SidecarFragments.DefaultImage)
+            : SidecarFragments.Eks(definition, address, settings, image ?? SidecarFragments.DefaultImage);
+        return TypedResults.Bytes(fragment, "application/json");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9./:@_-]{0,254}$")]
+    private static partial System.Text.RegularExpressions.Regex ContainerImage();
 
     private static ProblemHttpResult NoMesh(string mesh) => Problems.NotFound("Unknown mesh", $"mesh '{mesh}' does not exist");
 

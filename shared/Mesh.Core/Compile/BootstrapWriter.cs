@@ -13,7 +13,8 @@ public sealed record ControlPlaneAddress(string Host, int Port, bool Tls);
 /// </summary>
 public static class BootstrapWriter
 {
-    public static byte[] Write(FleetId fleet, string nodeId, string? zone, ControlPlaneAddress controlPlane, XdsSettings settings)
+    /// <param name="region">The zone's region; derived from the zone when not given.</param>
+    public static byte[] Write(FleetId fleet, string nodeId, string? zone, ControlPlaneAddress controlPlane, XdsSettings settings, string? region = null)
     {
         var buffer = new ArrayBufferWriter<byte>(2048);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -26,7 +27,7 @@ public static class BootstrapWriter
             {
                 // As the fleet's endpoints carry it (region and zone), so Envoy finds its own zone among them.
                 w.WriteStartObject("locality");
-                if (RegionOf(zone) is { Length: > 0 } region) w.WriteString("region", region);
+                if ((region ?? RegionOf(zone)) is { Length: > 0 } localityRegion) w.WriteString("region", localityRegion);
                 w.WriteString("zone", zone);
                 w.WriteEndObject();
             }
