@@ -29,12 +29,14 @@ public class SampleEventTests
     /// Each Api sample, handed to the app the way the Lambda Web Adapter hands an HTTP API event over: method, raw path and
     /// query, headers, body, and the request context in x-amzn-request-context (where the IAM caller is).
     /// </summary>
+    private const string Domain = "xds.mesh.example.com";
+
     [Fact]
     public async Task Every_api_sample_is_an_http_api_event_the_api_answers_as_the_adapter_delivers_it()
     {
-        // As template.yaml configures the Api function (AWS::Region is eu-west-1 in the samples).
+        // As template.yaml configures the Api function, with ControlPlaneDomain = Domain.
         await using var host = await LocalHostFixture.StartAsync(new KeyValuePair<string, string?>("Auth:Mode", "Iam"),
-            new KeyValuePair<string, string?>("Xds:BootstrapHosts", "*.execute-api.eu-west-1.amazonaws.com"));
+            new KeyValuePair<string, string?>("Xds:ControlPlaneCluster", Domain), new KeyValuePair<string, string?>("Xds:ControlPlaneUrl", $"https://{Domain}"));
         Assert.NotEmpty(host.Samples.ApiSamples);
         foreach (var sample in host.Samples.ApiSamples)
         {
@@ -55,11 +57,11 @@ public class SampleEventTests
             // A bootstrap fetched through API Gateway points the proxy back at the API's https address.
             if (sample.Name.EndsWith("bootstrap", StringComparison.Ordinal))
             {
-                Assert.Contains("address: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"\n                port_value: 443", text);
-                Assert.Contains("sni: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"", text);
+                Assert.Contains($"address: \"{Domain}\"\n                port_value: 443", text);
+                Assert.Contains($"sni: \"{Domain}\"", text);
                 // The certificate must name the API's host (a SAN check), not merely chain to a public CA.
                 Assert.Contains("san_type: \"DNS\"", text);
-                Assert.Contains("exact: \"a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com\"", text);
+                Assert.Contains($"exact: \"{Domain}\"", text);
             }
             Assert.Equal(e.GetProperty("routeKey").GetString(), e.GetProperty("requestContext").GetProperty("routeKey").GetString());
         }

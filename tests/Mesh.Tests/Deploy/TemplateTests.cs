@@ -123,6 +123,49 @@ public class TemplateTests
         Assert.Equal("/events", (string?)ingest["Environment"]!["Variables"]!["AWS_LWA_PASS_THROUGH_PATH"]);
     }
 
+    /// <summary>
+    /// Envoy's REST xDS client sends the xDS cluster's name as the Host header, and API Gateway routes by it. The
+    /// bootstrap built from the Api function's configuration exactly as template.yaml sets it (with a domain for the
+    /// ControlPlaneDomain parameter) must name the API's domain as that cluster, in every config source that refers
+    /// to it, and reach it with SNI and a SAN check for that name.
+    /// </summary>
+    [Fact]
+    public void The_deployed_bootstrap_names_the_xds_cluster_after_the_apis_domain_so_api_gateway_routes_its_polls()
+    {
+        const string domain = "xds.mesh.example.com";
+        var parameters = new Dictionary<string, string> { ["ControlPlaneDomain"] = domain, ["TrustDomain"] = "mesh.local" };
+        var api = Functions.Single(f => f.Name == "ApiFunction").Properties;
+        var settings = new Dictionary<string, string?>();
+        foreach (var (name, value) in new[] { Globals, api }.SelectMany(f => f["Environment"]?["Variables"]?.AsObject() ?? []))
+        {
+            settings[name.Replace("__", ":", StringComparison.Ordinal)] = value switch
+            {
+                JsonObject o when o["Ref"] is JsonValue reference => parameters.GetValueOrDefault(reference.GetValue<string>()),
+                JsonObject o when o["Fn::Sub"] is JsonValue sub => parameters.Aggregate(sub.GetValue<string>(), (text, p) => text.Replace($"${{{p.Key}}}", p.Value, StringComparison.Ordinal)),
+                JsonValue literal => literal.ToString(),
+                _ => null,
+            };
+        }
+        var configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), settings).Build();
+        var xds = Mesh.Hosting.MeshHosting.ReadXdsSettings(configuration.GetSection("Xds"));
+        var url = new Uri(configuration["Xds:ControlPlaneUrl"]!);
+        var bootstrap = System.Text.Json.JsonDocument.Parse(Mesh.Core.Compile.BootstrapWriter.Write(new Mesh.Core.Model.FleetId("shop", "web"), "web-1", "eu-west-1a",
+            new Mesh.Core.Compile.ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps), xds)).RootElement;
+        Assert.Empty(Envoy.Schema.EnvoySchema.CheckMessage(bootstrap.GetRawText(), "envoy.config.bootstrap.v3.Bootstrap"));
+
+        // The Host Envoy sends: the name of the cluster each config source polls.
+        foreach (var source in new[] { "cds_config", "lds_config" })
+            Assert.Equal(domain, bootstrap.GetProperty("dynamic_resources").GetProperty(source).GetProperty("api_config_source").GetProperty("cluster_names")[0].GetString());
+        var cluster = bootstrap.GetProperty("static_resources").GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("name").GetString() == domain);
+        Assert.Equal(443, cluster.GetProperty("load_assignment").GetProperty("endpoints")[0].GetProperty("lb_endpoints")[0].GetProperty("endpoint")
+            .GetProperty("address").GetProperty("socket_address").GetProperty("port_value").GetInt32());
+        var tls = cluster.GetProperty("transport_socket").GetProperty("typed_config");
+        Assert.Equal(domain, tls.GetProperty("sni").GetString());
+        Assert.Equal(domain, tls.GetProperty("common_tls_context").GetProperty("validation_context").GetProperty("match_typed_subject_alt_names")[0].GetProperty("matcher").GetProperty("exact").GetString());
+        // The snapshots' config sources name the same cluster (they are compiled with the same settings).
+        Assert.Equal(domain, xds.ControlPlaneCluster);
+    }
+
     private static readonly HashSet<string> PseudoParameters = ["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::Partition", "AWS::StackName"];
 
     [Fact]
