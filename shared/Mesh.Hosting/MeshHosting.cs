@@ -165,6 +165,7 @@ public static class MeshHosting
                 CertificateChain = section["Tls:CertificateChain"] ?? defaults.Tls.CertificateChain,
                 PrivateKey = section["Tls:PrivateKey"] ?? defaults.Tls.PrivateKey,
                 TrustedCa = section["Tls:TrustedCa"] ?? defaults.Tls.TrustedCa,
+                SecretsDirectory = section["Tls:SecretsDirectory"] ?? defaults.Tls.SecretsDirectory,
             },
         };
     }

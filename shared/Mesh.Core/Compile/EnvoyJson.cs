@@ -120,8 +120,9 @@ internal sealed class EnvoyJson : IDisposable
     }
 
     /// <summary>
-    /// The proxy's certificate and the mesh CA from files on the proxy; when <paramref name="peerIdentity"/> is
-    /// set, the peer's certificate must carry it as a URI SAN.
+    /// The proxy's certificate and the mesh CA as SDS secrets from files on the proxy, reloaded when the certificates'
+    /// directory changes (inline file names are read once, at load); when <paramref name="peerIdentity"/> is set, the
+    /// peer's certificate must carry it as a URI SAN.
     /// </summary>
     public static void CommonTlsContext(Utf8JsonWriter w, XdsSettings settings, string? peerIdentity)
     {
@@ -129,16 +130,17 @@ internal sealed class EnvoyJson : IDisposable
         w.WriteStartObject("tls_params");
         w.WriteString("tls_minimum_protocol_version", "TLSv1_2");
         w.WriteEndObject();
-        w.WriteStartArray("tls_certificates");
-        w.WriteStartObject();
-        FileSource(w, "certificate_chain", settings.Tls.CertificateChain);
-        FileSource(w, "private_key", settings.Tls.PrivateKey);
-        w.WriteEndObject();
+        w.WriteStartArray("tls_certificate_sds_secret_configs");
+        SdsSecret(w, null, SdsSecrets.CertificateName, settings.Tls.CertificateSecretPath, settings.Tls.CertificateDirectory);
         w.WriteEndArray();
-        w.WriteStartObject("validation_context");
-        FileSource(w, "trusted_ca", settings.Tls.TrustedCa);
-        if (peerIdentity is not null)
+        if (peerIdentity is null)
         {
+            SdsSecret(w, "validation_context_sds_secret_config", SdsSecrets.ValidationName, settings.Tls.ValidationSecretPath, settings.Tls.CertificateDirectory);
+        }
+        else
+        {
+            w.WriteStartObject("combined_validation_context");
+            w.WriteStartObject("default_validation_context");
             w.WriteStartArray("match_typed_subject_alt_names");
             w.WriteStartObject();
             w.WriteString("san_type", "URI");
@@ -147,15 +149,27 @@ internal sealed class EnvoyJson : IDisposable
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndArray();
+            w.WriteEndObject();
+            SdsSecret(w, "validation_context_sds_secret_config", SdsSecrets.ValidationName, settings.Tls.ValidationSecretPath, settings.Tls.CertificateDirectory);
+            w.WriteEndObject();
         }
-        w.WriteEndObject();
         w.WriteEndObject();
     }
 
-    private static void FileSource(Utf8JsonWriter w, string propertyName, string path)
+    private static void SdsSecret(Utf8JsonWriter w, string? propertyName, string name, string path, string watchedDirectory)
     {
-        w.WriteStartObject(propertyName);
-        w.WriteString("filename", path);
+        if (propertyName is null) w.WriteStartObject();
+        else w.WriteStartObject(propertyName);
+        w.WriteString("name", name);
+        w.WriteStartObject("sds_config");
+        w.WriteString("resource_api_version", "V3");
+        w.WriteStartObject("path_config_source");
+        w.WriteString("path", path);
+        w.WriteStartObject("watched_directory");
+        w.WriteString("path", watchedDirectory);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 

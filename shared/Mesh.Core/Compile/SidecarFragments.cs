@@ -19,6 +19,9 @@ public static class SidecarFragments
     public const string EnvoyUid = "1337";
     public const string DefaultImage = "envoyproxy/envoy:v1.33-latest";
     public const string BootstrapVariable = "ENVOY_BOOTSTRAP";
+    /// <summary>The SDS files the mTLS contexts name (<see cref="SdsSecrets"/>), written where Envoy looks for them.</summary>
+    public const string CertificateSecretVariable = "ENVOY_SDS_CERTIFICATE";
+    public const string ValidationSecretVariable = "ENVOY_SDS_VALIDATION";
     /// <summary>Placeholders in the bootstrap, replaced when the container starts.</summary>
     public const string NodePlaceholder = "@NODE@";
     public const string ZonePlaceholder = "@ZONE@";
@@ -43,7 +46,7 @@ public static class SidecarFragments
             w.WriteEndArray();
             w.WriteStartArray("command");
             // The task's id and zone from the task metadata endpoint ECS gives every container.
-            w.WriteStringValue(StartCommand(
+            w.WriteStringValue(StartCommand(settings,
                 "TASK=$(curl -s \"$ECS_CONTAINER_METADATA_URI_V4/task\"); " +
                 "NODE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"TaskARN\":\"[^\"]*\\/\\([^\"]*\\)\".*/\\1/p'); " +
                 "ZONE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"AvailabilityZone\":\"\\([^\"]*\\)\".*/\\1/p'); "));
@@ -140,7 +143,7 @@ public static class SidecarFragments
             w.WriteStringValue("-c");
             // The pod's name from the downward API. The downward API cannot read the node's zone label: set POD_ZONE to
             // the zone (e.g. from a mutating webhook or per-zone deployments) for zone-aware routing.
-            w.WriteStringValue(StartCommand("NODE=\"$POD_NAME\"; ZONE=\"${POD_ZONE:-}\"; "));
+            w.WriteStringValue(StartCommand(settings, "NODE=\"$POD_NAME\"; ZONE=\"${POD_ZONE:-}\"; "));
             w.WriteEndArray();
             Environment(w, "env", service, controlPlane, settings, downwardApi: true);
             w.WriteStartObject("readinessProbe");
@@ -166,8 +169,10 @@ public static class SidecarFragments
     ];
 
     /// <summary>Fills the bootstrap's placeholders (an empty zone leaves the locality to match nothing) and starts Envoy.</summary>
-    private static string StartCommand(string identity) =>
+    private static string StartCommand(XdsSettings settings, string identity) =>
         identity +
+        $"mkdir -p '{settings.Tls.SecretsDirectory}' && printf '%s' \"${CertificateSecretVariable}\" > '{settings.Tls.CertificateSecretPath}' && " +
+        $"printf '%s' \"${ValidationSecretVariable}\" > '{settings.Tls.ValidationSecretPath}' && " +
         $"REGION=$(printf '%s' \"$ZONE\" | sed 's/[a-z]*$//'); " +
         $"printf '%s' \"${BootstrapVariable}\" | sed \"s|{NodePlaceholder}|$NODE|g; s|{ZonePlaceholder}|$ZONE|g; s|{RegionPlaceholder}|$REGION|g\" > /tmp/envoy.json && " +
         "exec envoy -c /tmp/envoy.json";
@@ -183,6 +188,13 @@ public static class SidecarFragments
         w.WriteString("name", BootstrapVariable);
         w.WriteString("value", Encoding.UTF8.GetString(bootstrap));
         w.WriteEndObject();
+        foreach (var (name, secret) in new[] { (CertificateSecretVariable, SdsSecrets.Certificate(settings)), (ValidationSecretVariable, SdsSecrets.Validation(settings)) })
+        {
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteString("value", Encoding.UTF8.GetString(secret));
+            w.WriteEndObject();
+        }
         w.WriteStartObject();
         w.WriteString("name", "ENVOY_LOG_LEVEL");
         w.WriteString("value", "info");

@@ -35,4 +35,15 @@ public sealed record MeshTlsFiles
     public string CertificateChain { get; init; } = "/etc/mesh/tls/cert.pem";
     public string PrivateKey { get; init; } = "/etc/mesh/tls/key.pem";
     public string TrustedCa { get; init; } = "/etc/mesh/tls/ca.pem";
+    /// <summary>
+    /// Where the sidecar writes the SDS files that name those PEM files. Envoy reloads them, and so the certificates,
+    /// whenever a file is moved into the certificates' directory (how cert-manager, the ACM PCA agent or a
+    /// rename-into-place rotation writes), so a rotated certificate is used without a restart.
+    /// </summary>
+    public string SecretsDirectory { get; init; } = "/tmp/envoy-sds";
+
+    public string CertificateSecretPath => $"{SecretsDirectory.TrimEnd('/')}/{SdsSecrets.CertificateName}.json";
+    public string ValidationSecretPath => $"{SecretsDirectory.TrimEnd('/')}/{SdsSecrets.ValidationName}.json";
+    /// <summary>The directory Envoy watches: the one the certificate files are rotated in.</summary>
+    public string CertificateDirectory => CertificateChain.LastIndexOf('/') is > 0 and var slash ? CertificateChain[..slash] : "/";
 }

@@ -92,3 +92,50 @@ public class PolicyFleetGoldenTests
         await Golden.AssertMatchesAsync(Path.Combine(Repo.GoldenDirectory, $"policy-{fleet}.json"), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }
+
+/// <summary>Certificates that rotate: TLS contexts take them through SDS from files that Envoy reloads, never inline file names.</summary>
+public class RotatingCertificateTests
+{
+    [Fact]
+    public async Task Every_tls_context_takes_its_certificate_and_ca_through_sds_from_watched_files()
+    {
+        var settings = new Mesh.Core.Compile.XdsSettings();
+        var services = new[]
+        {
+            new ServiceDefinition { Mesh = "tls", Name = "front", Port = 8080, Backends = ["api"], Policy = new ServicePolicy { Mtls = MtlsMode.Permissive } },
+            new ServiceDefinition { Mesh = "tls", Name = "api", Port = 8080, Policy = new ServicePolicy { Mtls = MtlsMode.Strict, AllowedCallers = ["front"] } },
+        };
+        using var store = new TempStore(settings);
+        await store.Store.Desired.PutServicesAsync(services, CancellationToken.None);
+        var outcomes = await store.Publisher.PublishAsync([new FleetId("tls", "front"), new FleetId("tls", "api")], CancellationToken.None);
+        var contexts = 0;
+        foreach (var resource in outcomes.SelectMany(o => o.Snapshot!.Sets).SelectMany(s => s.Resources))
+        {
+            foreach (var context in Descendants(JsonNode.Parse(resource.Json.Span)!).OfType<JsonObject>().Where(o => o.ContainsKey("common_tls_context")))
+            {
+                contexts++;
+                var common = context["common_tls_context"]!.AsObject();
+                Assert.False(common.ContainsKey("tls_certificates"));
+                Assert.False(common.ContainsKey("validation_context"));
+                var certificate = Assert.Single(common["tls_certificate_sds_secret_configs"]!.AsArray())!;
+                Assert.Equal(settings.Tls.CertificateSecretPath, (string?)certificate["sds_config"]!["path_config_source"]!["path"]);
+                Assert.Equal("/etc/mesh/tls", (string?)certificate["sds_config"]!["path_config_source"]!["watched_directory"]!["path"]);
+                var validation = common["validation_context_sds_secret_config"] ?? common["combined_validation_context"]!["validation_context_sds_secret_config"];
+                Assert.Equal(settings.Tls.ValidationSecretPath, (string?)validation!["sds_config"]!["path_config_source"]!["path"]);
+            }
+        }
+        Assert.True(contexts >= 3, $"{contexts} TLS contexts");
+
+        // The files the sidecar writes are SDS responses Envoy accepts, naming the PEM files that rotate.
+        foreach (var file in new[] { Mesh.Core.Compile.SdsSecrets.Certificate(settings), Mesh.Core.Compile.SdsSecrets.Validation(settings) })
+            Assert.Empty(EnvoySchema.CheckMessage(System.Text.Encoding.UTF8.GetString(file), "envoy.service.discovery.v3.DiscoveryResponse"));
+        Assert.Contains("/etc/mesh/tls/cert.pem", System.Text.Encoding.UTF8.GetString(Mesh.Core.Compile.SdsSecrets.Certificate(settings)), StringComparison.Ordinal);
+    }
+
+    private static IEnumerable<JsonNode> Descendants(JsonNode node) => node switch
+    {
+        JsonObject o => o.Select(p => p.Value).OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
+        JsonArray a => a.OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
+        _ => [node],
+    };
+}

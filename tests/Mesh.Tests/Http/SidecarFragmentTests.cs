@@ -50,6 +50,11 @@ public class SidecarFragmentTests
 
         var command = Assert.Single(envoy.GetProperty("command").EnumerateArray()).GetString()!;
         Assert.Contains("ECS_CONTAINER_METADATA_URI_V4", command, StringComparison.Ordinal);
+        // The SDS files the mTLS contexts name are written where they look, from the fragment's own variables.
+        Assert.Contains($"\"${SidecarFragments.CertificateSecretVariable}\" > '/tmp/envoy-sds/svid.json'", command, StringComparison.Ordinal);
+        Assert.Contains($"\"${SidecarFragments.ValidationSecretVariable}\" > '/tmp/envoy-sds/bundle.json'", command, StringComparison.Ordinal);
+        var secret = envoy.GetProperty("environment").EnumerateArray().Single(e => e.GetProperty("name").GetString() == SidecarFragments.CertificateSecretVariable).GetProperty("value").GetString()!;
+        Assert.Empty(EnvoySchema.CheckMessage(secret, "envoy.service.discovery.v3.DiscoveryResponse"));
         Assert.EndsWith("exec envoy -c /tmp/envoy.json", command, StringComparison.Ordinal);
         var bootstrap = envoy.GetProperty("environment").EnumerateArray().Single(e => e.GetProperty("name").GetString() == SidecarFragments.BootstrapVariable).GetProperty("value").GetString()!;
         var started = StartedBootstrap(bootstrap, "8f2c4d61a9b34e0c", "eu-west-1a", "eu-west-1");
