@@ -46,9 +46,13 @@ public static class FleetCompiler
             new ResourceSet(XdsType.Listeners, listeners),
             new ResourceSet(XdsType.Routes, [routes]),
         ]);
-        problems.AddRange(SnapshotConsistency.Check(snapshot));
+        problems.AddRange(ConsistencyProblems(snapshot));
         return problems.Count == 0 ? new Compiled(snapshot, warnings) : new Refused(service.Fleet, problems);
     }
+
+    /// <summary>The consistency check of a fleet's snapshot: its own endpoints are named by its bootstrap's local cluster, not by a cluster of the snapshot.</summary>
+    public static IReadOnlyList<string> ConsistencyProblems(FleetSnapshot snapshot) =>
+        SnapshotConsistency.Check(snapshot, new HashSet<string>(StringComparer.Ordinal) { ResourceNames.LocalCluster(snapshot.Fleet.Service) });
 
     /// <summary>A backend's clusters and load assignments: the same in every fleet that calls it.</summary>
     private static BackendResources CompileBackend(EnvoyJson json, BackendInputs backend, XdsSettings settings)

@@ -8,9 +8,8 @@ namespace Mesh.Core.Snapshots;
 /// </summary>
 public static class SnapshotConsistency
 {
-    private static string LocalClusterName(FleetId fleet) => $"local|{fleet.Service}";
-
-    public static IReadOnlyList<string> Check(FleetSnapshot snapshot)
+    /// <param name="namedOutside">EDS names a cluster outside the snapshot names (the bootstrap's local cluster).</param>
+    public static IReadOnlyList<string> Check(FleetSnapshot snapshot, IReadOnlySet<string>? namedOutside = null)
     {
         var problems = new List<string>();
         var referenced = new HashSet<ResourceReference>();
@@ -32,8 +31,7 @@ public static class SnapshotConsistency
         {
             foreach (var resource in snapshot[type].Resources)
             {
-                // The fleet's own endpoints are named by its bootstrap's local cluster, not by a cluster of the snapshot.
-                if (type == XdsType.Endpoints && resource.Name == LocalClusterName(snapshot.Fleet)) continue;
+                if (type == XdsType.Endpoints && namedOutside?.Contains(resource.Name) == true) continue;
                 if (!referenced.Contains(new ResourceReference(type, resource.Name)))
                     problems.Add($"{type} '{resource.Name}' is named by no {(type == XdsType.Endpoints ? "cluster" : "listener")}");
             }

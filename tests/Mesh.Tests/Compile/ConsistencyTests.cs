@@ -48,7 +48,7 @@ public class ConsistencyTests
         var web = Service("web", backends: ["api"]);
         var first = Assert.IsType<Compiled>(Compile(web, Service("api")));
         var second = Assert.IsType<Compiled>(Compile(web, Service("api")));
-        Assert.Empty(SnapshotConsistency.Check(first.Snapshot));
+        Assert.Empty(FleetCompiler.ConsistencyProblems(first.Snapshot));
         Assert.Equal(first.Snapshot.Version, second.Snapshot.Version);
     }
 
