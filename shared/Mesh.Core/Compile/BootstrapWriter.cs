@@ -89,14 +89,7 @@ public static class BootstrapWriter
             t.WriteString("filename", "/etc/ssl/certs/ca-certificates.crt");
             t.WriteEndObject();
             // A chain to a public CA is not enough: the certificate must be the control plane's own.
-            t.WriteStartArray("match_typed_subject_alt_names");
-            t.WriteStartObject();
-            t.WriteString("san_type", "DNS");
-            t.WriteStartObject("matcher");
-            t.WriteString("exact", host);
-            t.WriteEndObject();
-            t.WriteEndObject();
-            t.WriteEndArray();
+            EnvoyJson.SubjectAltNameMatch(t, "DNS", host);
             t.WriteEndObject();
             t.WriteEndObject();
         });

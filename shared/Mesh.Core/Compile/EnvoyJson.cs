@@ -141,19 +141,25 @@ internal sealed class EnvoyJson : IDisposable
         {
             w.WriteStartObject("combined_validation_context");
             w.WriteStartObject("default_validation_context");
-            w.WriteStartArray("match_typed_subject_alt_names");
-            w.WriteStartObject();
-            w.WriteString("san_type", "URI");
-            w.WriteStartObject("matcher");
-            w.WriteString("exact", peerIdentity);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndArray();
+            SubjectAltNameMatch(w, "URI", peerIdentity);
             w.WriteEndObject();
             SdsSecret(w, "validation_context_sds_secret_config", SdsSecrets.ValidationName, settings.Tls.ValidationSecretPath, settings.Tls.CertificateDirectory);
             w.WriteEndObject();
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>The peer's certificate must carry exactly this subject alternative name, of this type (DNS, URI).</summary>
+    public static void SubjectAltNameMatch(Utf8JsonWriter w, string sanType, string exact)
+    {
+        w.WriteStartArray("match_typed_subject_alt_names");
+        w.WriteStartObject();
+        w.WriteString("san_type", sanType);
+        w.WriteStartObject("matcher");
+        w.WriteString("exact", exact);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
     }
 
     private static void SdsSecret(Utf8JsonWriter w, string? propertyName, string name, string path, string watchedDirectory)
