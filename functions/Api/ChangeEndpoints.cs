@@ -17,7 +17,12 @@ public sealed record ChangeView(string Id, string Mesh, string Generation, long 
 {
     public static ChangeView From(ChangeRecord change) => new(change.Id, change.Mesh, change.Generation, change.Revision, change.At, change.Actor, change.Reason,
         change.Operation, change.RollbackOf, change.Lifecycle,
-        [.. ChangeDiff.Of(change).Select(r => new ResourceChangeView(r.Resource, Json(r.Before, r.Part), Json(r.After, r.Part)))], change.Published);
+        [.. ChangeDiff.Of(change).Select(r => new ResourceChangeView(r.Resource, Json(r.Before, r.Part), Json(r.After, r.Part))).Concat(Settings(change))], change.Published);
+
+    private static IEnumerable<ResourceChangeView> Settings(ChangeRecord change) => change.Settings is { } settings
+        ? [new ResourceChangeView(MeshValidator.SettingsResource, JsonSerializer.SerializeToElement(settings.Before, StateJson.Default.MeshSettings),
+            JsonSerializer.SerializeToElement(settings.After, StateJson.Default.MeshSettings))]
+        : [];
 
     private static JsonElement? Json(StoredService? service, ServicePart part) => service is null ? null : part switch
     {

@@ -23,6 +23,9 @@ public static class EditEndpoints
         meshes.MapPut("/{mesh}", PutMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Create a mesh (idempotent)").Produces<EditResult>(StatusCodes.Status201Created);
         meshes.MapDelete("/{mesh}", DeleteMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete an empty mesh (If-Match required)")
             .Produces<EditResult>().ProducesProblem(StatusCodes.Status409Conflict);
+        meshes.MapGet("/{mesh}/settings", GetSettings).Produces<MeshSettings>().WithSummary("The mesh's settings: egress (ETag in the response)");
+        meshes.MapPut("/{mesh}/settings", PutSettings).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<MeshSettings>("Replace the mesh's settings, compiled into every fleet (If-Match required)");
         meshes.MapGet("/{mesh}/services/{service}", GetService).Produces<ServiceDefinition>().WithSummary("A service (ETag in the response)");
         meshes.MapPut("/{mesh}/services/{service}", PutService).RequireAuthorization(Auth.OperatorPolicy)
             .WithEditMetadata<ServiceDefinition>("Create or replace a service (If-Match to replace)");
@@ -58,6 +61,26 @@ public static class EditEndpoints
                 return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
             return new Propose(null, [], MeshLifecycle.Deleted);
         }, _ => null, created: false, ct);
+
+    private static async Task<Results<JsonHttpResult<MeshSettings>, ProblemHttpResult>> GetSettings(string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+        http.Response.Headers.ETag = ResourceTags.Settings(state.Settings);
+        return TypedResults.Json(state.Settings, StateJson.Default.MeshSettings);
+    }
+
+    /// <summary>Settings always exist (a new mesh has the defaults), so replacing them always needs If-Match.</summary>
+    private static async Task<EditResponse> PutSettings(string mesh, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.MeshSettings, MeshValidator.SettingsResource, ct);
+        if (body.Problem is not null) return body.Problem;
+        return await runner.RunAsync(http, mesh, current =>
+        {
+            if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+            if (Precondition(http, $"the settings of mesh '{mesh}'", ResourceTags.Settings(current.Settings)) is { } refused) return refused;
+            return new Propose(current.With(body.Value!), []);
+        }, s => s is null ? null : ResourceTags.Settings(s.Settings), created: false, ct);
+    }
 
     private static Task<Results<JsonHttpResult<ServiceDefinition>, ProblemHttpResult>> GetService(string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
         ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => TypedResults.Json(d, StateJson.Default.ServiceDefinition), ct);

@@ -17,6 +17,7 @@ namespace Mesh.Api;
 [JsonSerializable(typeof(ServiceDefinition))]
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
+[JsonSerializable(typeof(MeshSettings))]
 public sealed partial class EditJson : JsonSerializerContext;
 
 /// <summary>A body that parsed, or the problem that says why it did not.</summary>

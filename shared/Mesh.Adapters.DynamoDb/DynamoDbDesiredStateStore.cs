@@ -11,6 +11,8 @@ namespace Mesh.Adapters.DynamoDb;
 /// <summary>Meshes, their services and their change log, each change one transaction under the mesh's revision.</summary>
 public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredStateStore
 {
+    private const string SettingsKey = "SETTINGS";
+
     /// <summary>A DynamoDB transaction takes at most 100 items: a change carries at most 50 services.</summary>
     public int MaxServicesPerChange => 50;
 
@@ -28,7 +30,7 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
 
     public async Task<MeshState?> GetMeshAsync(string mesh, CancellationToken cancellationToken)
     {
-        // META sorts after CHANGE# and HEAD# and before SVC#: one query reads the revision and every service.
+        // META sorts after CHANGE# and HEAD# and before SETTINGS and SVC#: one query reads the revision, the settings and every service.
         var items = await table.QueryAsync(new QueryRequest
         {
             TableName = table.Name,
@@ -39,7 +41,8 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
         if (items.FirstOrDefault(i => i["sk"].S == MetaKey) is not { } meta) return null;
         var services = items.Where(i => i["sk"].S.StartsWith("SVC#", StringComparison.Ordinal))
             .Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.StoredService)!.ToDefinition());
-        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture), meta["generation"].S);
+        var settings = items.FirstOrDefault(i => i["sk"].S == SettingsKey) is { } stored ? JsonSerializer.Deserialize(stored["body"].S, StateJson.Default.MeshSettings) : null;
+        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture), meta["generation"].S, settings);
     }
 
     /// <summary>
@@ -65,6 +68,16 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
             default:
                 items.Add(new TransactWriteItem { Put = new Put { TableName = table.Name, Item = Meta(pk, change.Revision, change.Generation), ConditionExpression = guard, ExpressionAttributeValues = expected } });
                 break;
+        }
+        if (change.Lifecycle == MeshLifecycle.Deleted)
+        {
+            items.Add(new TransactWriteItem { Delete = new Delete { TableName = table.Name, Key = Key(pk, SettingsKey) } });
+        }
+        else if (change.Settings is { } settings)
+        {
+            var item = Key(pk, SettingsKey);
+            item["body"] = S(JsonSerializer.Serialize(settings.After, StateJson.Default.MeshSettings));
+            items.Add(new TransactWriteItem { Put = new Put { TableName = table.Name, Item = item } });
         }
         foreach (var service in change.Services)
         {

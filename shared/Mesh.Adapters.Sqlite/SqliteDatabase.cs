@@ -16,6 +16,7 @@ public sealed class SqliteDatabase
             terminal INTEGER NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (source_id, workload));
         CREATE INDEX IF NOT EXISTS endpoint_sources_live ON endpoint_sources (workload) WHERE terminal = 0;
         CREATE TABLE IF NOT EXISTS meshes (name TEXT PRIMARY KEY, revision INTEGER NOT NULL, generation TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS mesh_settings (mesh TEXT PRIMARY KEY, body TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS changes (mesh TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (mesh, id));
         CREATE TABLE IF NOT EXISTS proxy_polls (
             fleet TEXT NOT NULL, node TEXT NOT NULL, type TEXT NOT NULL, names TEXT NOT NULL,

@@ -42,10 +42,14 @@ public sealed class SqliteDesiredStateStore(SqliteDatabase database) : IDesiredS
         if (_meshes.TryGetValue(mesh, out var cached) && cached.Revision == revision && cached.Generation == generation) return cached;
         await using var command = SqliteDatabase.Command(connection, "SELECT body FROM services WHERE mesh = $mesh", ("$mesh", mesh));
         var services = new List<ServiceDefinition>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.StoredService)!.ToDefinition());
-        return _meshes[mesh] = new MeshState(mesh, services, revision, generation);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                services.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.StoredService)!.ToDefinition());
+        }
+        await using var settingsCommand = SqliteDatabase.Command(connection, "SELECT body FROM mesh_settings WHERE mesh = $mesh", ("$mesh", mesh));
+        var settings = await settingsCommand.ExecuteScalarAsync(cancellationToken) is string body ? JsonSerializer.Deserialize(body, StateJson.Default.MeshSettings) : null;
+        return _meshes[mesh] = new MeshState(mesh, services, revision, generation, settings);
     }
 
     public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)
@@ -77,6 +81,14 @@ public sealed class SqliteDesiredStateStore(SqliteDatabase database) : IDesiredS
                     ("$mesh", change.Mesh), ("$name", service.Name), ("$workload", after.Service.Workload?.Key.Value),
                     ("$body", JsonSerializer.Serialize(after, StateJson.Default.StoredService)))
                 : SqliteDatabase.Command(connection, "DELETE FROM services WHERE mesh = $mesh AND name = $name", ("$mesh", change.Mesh), ("$name", service.Name));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (change.Lifecycle == MeshLifecycle.Deleted || change.Settings is not null)
+        {
+            await using var command = change.Lifecycle == MeshLifecycle.Deleted
+                ? SqliteDatabase.Command(connection, "DELETE FROM mesh_settings WHERE mesh = $mesh", ("$mesh", change.Mesh))
+                : SqliteDatabase.Command(connection, "INSERT INTO mesh_settings (mesh, body) VALUES ($mesh, $body) ON CONFLICT (mesh) DO UPDATE SET body = excluded.body",
+                    ("$mesh", change.Mesh), ("$body", JsonSerializer.Serialize(change.Settings!.After, StateJson.Default.MeshSettings)));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         await using (var command = SqliteDatabase.Command(connection, "INSERT INTO changes (mesh, id, body) VALUES ($mesh, $id, $body)",

@@ -14,5 +14,6 @@ namespace Mesh.Contracts.State;
 [JsonSerializable(typeof(ChangeRecord))]
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
+[JsonSerializable(typeof(MeshSettings))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class StateJson : JsonSerializerContext;

@@ -6,25 +6,48 @@ namespace Mesh.Core.Compile;
 
 internal static class ClusterResources
 {
-    /// <summary>The local application, reached on loopback: a static cluster with its one endpoint inline.</summary>
-    public static XdsResource Inbound(EnvoyJson json, ServiceDefinition service, XdsSettings settings)
+    /// <summary>One port of the local application, reached on loopback: a static cluster with its one endpoint inline.</summary>
+    public static XdsResource Inbound(EnvoyJson json, ServicePort port, XdsSettings settings)
     {
-        var name = ResourceNames.InboundCluster(service.Port);
+        var name = ResourceNames.InboundCluster(port.Port);
         return json.Resource(name, XdsTypes.ClusterUrl, w =>
         {
             w.WriteString("name", name);
             w.WriteString("type", "STATIC");
             w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
-            EnvoyJson.SingleEndpointLoadAssignment(w, name, "127.0.0.1", service.Port);
-            UpstreamProtocol(w, service.Protocol);
+            EnvoyJson.SingleEndpointLoadAssignment(w, name, "127.0.0.1", port.Port);
+            UpstreamProtocol(w, port.Protocol);
         });
     }
+
+    /// <summary>
+    /// Where the app sent the connection: Envoy connects to its original destination (the address the interception
+    /// rewrote, restored by the listener's original_dst filter), with no endpoints of its own.
+    /// </summary>
+    public static XdsResource Passthrough(EnvoyJson json, XdsSettings settings) =>
+        json.Resource(ResourceNames.Passthrough, XdsTypes.ClusterUrl, w =>
+        {
+            w.WriteString("name", ResourceNames.Passthrough);
+            w.WriteString("type", "ORIGINAL_DST");
+            w.WriteString("lb_policy", "CLUSTER_PROVIDED");
+            w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
+        });
+
+    /// <summary>A cluster with no endpoints: a connection sent to it is closed at once (egress DROP_ALL).</summary>
+    public static XdsResource Blackhole(EnvoyJson json, XdsSettings settings) =>
+        json.Resource(ResourceNames.Blackhole, XdsTypes.ClusterUrl, w =>
+        {
+            w.WriteString("name", ResourceNames.Blackhole);
+            w.WriteString("type", "STATIC");
+            w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
+        });
 
     /// <summary>
     /// A backend (or one of its subsets) whose endpoints come by EDS, so an endpoint change keeps connection pools
     /// and outlier state; the backend's policy sets its limits, ejection, balancing and TLS.
     /// </summary>
-    public static XdsResource Outbound(EnvoyJson json, string name, ServiceDefinition backend, XdsSettings settings) =>
+    /// <param name="port">The backend's port the cluster reaches; only the main one is health checked (the check is the main protocol's).</param>
+    public static XdsResource Outbound(EnvoyJson json, string name, ServiceDefinition backend, ServicePort port, bool main, XdsSettings settings) =>
         json.Resource(name, XdsTypes.ClusterUrl, w =>
         {
             var policy = backend.Policy;
@@ -44,9 +67,9 @@ internal static class ClusterResources
             if (policy.ZoneAware is not { Enabled: false }) ZoneAware(w, policy.ZoneAware?.MinClusterSize ?? 6);
             if (policy.ConnectionPool is { } pool) CircuitBreakers(w, pool);
             if (policy.OutlierDetection is { } outlier) OutlierDetection(w, outlier);
-            if (backend.HealthCheck is { } check) HealthChecks(w, check, backend.Protocol);
+            if (main && backend.HealthCheck is { } check) HealthChecks(w, check, backend.Protocol);
             if (policy.Mtls != MtlsMode.Disabled) UpstreamTls(w, backend, settings);
-            UpstreamProtocol(w, backend.Protocol);
+            UpstreamProtocol(w, port.Protocol);
         }, [new ResourceReference(XdsType.Endpoints, name)]);
 
     /// <summary>Needs the bootstrap's local cluster (the fleet's own endpoints) and node.locality, which the bootstrap sets.</summary>

@@ -12,15 +12,19 @@ internal static class EndpointResources
     /// The endpoints Envoy should know of: those with an address and a resolvable port, one per address:port
     /// (a pod can sit in two slices while they churn; the healthiest report wins), in a fixed order.
     /// </summary>
-    public static IReadOnlyList<ServedEndpoint> Select(ServiceDefinition backend, IEnumerable<Endpoint> endpoints, ICollection<string> warnings)
+    public static IReadOnlyList<ServedEndpoint> Select(ServiceDefinition backend, IEnumerable<Endpoint> endpoints, ICollection<string> warnings) =>
+        Select(backend, backend.Ports.First(), main: true, endpoints, warnings);
+
+    /// <summary>The endpoints of one of the backend's ports (<paramref name="main"/>: its main port).</summary>
+    public static IReadOnlyList<ServedEndpoint> Select(ServiceDefinition backend, ServicePort servicePort, bool main, IEnumerable<Endpoint> endpoints, ICollection<string> warnings)
     {
         var served = new Dictionary<(string, int), ServedEndpoint>();
         foreach (var endpoint in endpoints)
         {
             if (endpoint.Address is null) continue;
-            if (EndpointPorts.Resolve(backend, endpoint) is not { } port)
+            if (EndpointPorts.Resolve(servicePort, endpoint, main) is not { } port)
             {
-                warnings.Add($"endpoint {endpoint.Id} of {backend.Name} exposes no port for {backend.Port}; left out");
+                warnings.Add($"endpoint {endpoint.Id} of {backend.Name} exposes no port for {servicePort.Port}; left out");
                 continue;
             }
             var candidate = new ServedEndpoint(endpoint.Address, port, endpoint.Region, endpoint.Zone, endpoint.Version, endpoint.Health);

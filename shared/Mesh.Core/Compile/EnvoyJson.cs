@@ -19,6 +19,7 @@ internal sealed class EnvoyJson : IDisposable
     public const string HttpProtocolOptionsType = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
     public const string UpstreamTlsContextType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
     public const string DownstreamTlsContextType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+    public const string OriginalDstType = "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst";
     public const string TlsInspectorType = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
     public const string HttpRbacType = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
     public const string NetworkRbacType = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";

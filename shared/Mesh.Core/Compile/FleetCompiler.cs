@@ -13,13 +13,15 @@ public static class FleetCompiler
     public static CompileResult Compile(FleetInputs inputs, XdsSettings settings, BackendResourceCache? backends = null)
     {
         var service = inputs.Service;
+        var egress = inputs.Settings.Egress;
         var problems = new List<string>();
         var warnings = new List<string>();
         using var json = new EnvoyJson();
-        var clusters = new List<XdsResource> { ClusterResources.Inbound(json, service, settings) };
+        var clusters = service.Ports.Select(p => ClusterResources.Inbound(json, p, settings)).Append(ClusterResources.Passthrough(json, settings)).ToList();
+        if (egress.Mode == EgressMode.DropAll) clusters.Add(ClusterResources.Blackhole(json, settings));
         var loadAssignments = new List<XdsResource>();
-        var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings), ListenerResources.OutboundHttp(json, settings) };
-        var httpBackends = new List<ServiceDefinition>();
+        var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings) };
+        var backendPorts = new List<BackendPort>();
 
         foreach (var backend in inputs.Backends.DistinctBy(b => b.Name, StringComparer.Ordinal).OrderBy(b => b.Name, StringComparer.Ordinal))
         {
@@ -32,10 +34,14 @@ public static class FleetCompiler
             clusters.AddRange(compiled.Clusters);
             loadAssignments.AddRange(compiled.LoadAssignments);
             warnings.AddRange(compiled.Warnings);
+            backendPorts.AddRange(BackendPort.Of(definition));
             if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition));
-            else httpBackends.Add(definition);
         }
-        var routes = RouteResources.Outbound(json, httpBackends, settings, problems);
+        var chains = OutboundChains.Plan(backendPorts, egress, settings);
+        problems.AddRange(chains.GroupBy(c => c.Key).Where(g => g.Count() > 1)
+            .Select(g => $"two outbound filter chains match the same connections ({g.Key}): {string.Join(", ", g.Select(c => c.Cluster ?? "http"))}"));
+        listeners.Insert(1, ListenerResources.Outbound(json, chains, egress, settings));
+        var routes = RouteResources.Outbound(json, [.. backendPorts.Where(p => !p.IsTcp)], egress, problems);
         // The fleet's own endpoints, for the bootstrap's local cluster (zone-aware routing needs them).
         loadAssignments.Add(EndpointResources.LoadAssignment(json, ResourceNames.LocalCluster(service.Name), EndpointResources.Select(service, inputs.OwnEndpoints, [])));
 
@@ -59,17 +65,21 @@ public static class FleetCompiler
     {
         var definition = backend.Definition!;
         var warnings = new List<string>();
-        var served = EndpointResources.Select(definition, backend.Endpoints, warnings);
         var clusters = new List<XdsResource>();
         var loadAssignments = new List<XdsResource>();
-        AddCluster(ResourceNames.OutboundCluster(definition.Name), served);
-        foreach (var subset in definition.Subsets.OrderBy(s => s.Name, StringComparer.Ordinal))
-            AddCluster(ResourceNames.OutboundCluster(definition.Name, subset.Name), served.Where(e => e.Version == subset.Version));
+        foreach (var port in BackendPort.Of(definition))
+        {
+            var served = EndpointResources.Select(definition, port.Port, port.Main, backend.Endpoints, warnings);
+            AddCluster(port, port.Cluster, served);
+            if (!port.Main) continue;
+            foreach (var subset in definition.Subsets.OrderBy(s => s.Name, StringComparer.Ordinal))
+                AddCluster(port, ResourceNames.OutboundCluster(definition.Name, subset.Name), served.Where(e => e.Version == subset.Version));
+        }
         return new BackendResources(clusters, loadAssignments, warnings);
 
-        void AddCluster(string name, IEnumerable<ServedEndpoint> endpoints)
+        void AddCluster(BackendPort port, string name, IEnumerable<ServedEndpoint> endpoints)
         {
-            clusters.Add(ClusterResources.Outbound(json, name, definition, settings));
+            clusters.Add(ClusterResources.Outbound(json, name, definition, port.Port, port.Main, settings));
             loadAssignments.Add(EndpointResources.LoadAssignment(json, name, endpoints));
         }
     }

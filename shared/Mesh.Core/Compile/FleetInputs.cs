@@ -10,6 +10,8 @@ public sealed record BackendInputs(string Name, ServiceDefinition? Definition, I
 public sealed record FleetInputs(ServiceDefinition Service, IReadOnlyList<BackendInputs> Backends)
 {
     public IReadOnlyList<Endpoint> OwnEndpoints { get; init; } = [];
+    /// <summary>The mesh's settings (egress).</summary>
+    public MeshSettings Settings { get; init; } = MeshSettings.Default;
 }
 
 public abstract record CompileResult(FleetId Fleet);

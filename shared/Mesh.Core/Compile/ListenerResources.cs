@@ -10,60 +10,68 @@ internal static class ListenerResources
     private const string TcpProxy = "envoy.filters.network.tcp_proxy";
 
     /// <summary>
-    /// Traffic to this service's own application: its routes never change with the mesh, so they are inline.
+    /// Traffic to this service's own application. Interception redirects every app port to this listener; the
+    /// original_dst filter restores the port the caller dialled, and each port's chains send it to the app on that
+    /// port, so a service with several ports works. Its routes never change with the mesh, so they are inline.
     /// mTLS STRICT accepts only TLS with a mesh certificate; PERMISSIVE tells TLS from plaintext with the TLS
     /// inspector and accepts both, so callers can move to TLS before the service insists on it. Allowed callers
     /// are enforced by RBAC on the caller's certificate identity.
     /// </summary>
     public static XdsResource Inbound(EnvoyJson json, ServiceDefinition service, XdsSettings settings)
     {
-        var cluster = ResourceNames.InboundCluster(service.Port);
         var mtls = service.Policy.Mtls;
+        var ports = service.Ports.ToList();
         return json.Resource(ResourceNames.InboundListener, XdsTypes.ListenerUrl, w =>
         {
             w.WriteString("name", ResourceNames.InboundListener);
             EnvoyJson.SocketAddress(w, "0.0.0.0", settings.InboundPort);
             w.WriteString("traffic_direction", "INBOUND");
-            if (mtls == MtlsMode.Permissive)
-            {
-                w.WriteStartArray("listener_filters");
-                w.WriteStartObject();
-                w.WriteString("name", "envoy.filters.listener.tls_inspector");
-                EnvoyJson.TypedConfig(w, EnvoyJson.TlsInspectorType);
-                w.WriteEndObject();
-                w.WriteEndArray();
-            }
-            w.WriteStartArray("filter_chains");
-            if (mtls != MtlsMode.Disabled) InboundChain(w, service, settings, cluster, tls: true, mtls == MtlsMode.Permissive ? "tls" : null);
-            if (mtls != MtlsMode.Strict) InboundChain(w, service, settings, cluster, tls: false, mtls == MtlsMode.Permissive ? "raw_buffer" : null);
+            w.WriteStartArray("listener_filters");
+            ListenerFilter(w, "envoy.filters.listener.original_dst", EnvoyJson.OriginalDstType);
+            if (mtls == MtlsMode.Permissive) ListenerFilter(w, "envoy.filters.listener.tls_inspector", EnvoyJson.TlsInspectorType);
             w.WriteEndArray();
-        }, [new ResourceReference(XdsType.Clusters, cluster)], settings.InboundPort);
+            w.WriteStartArray("filter_chains");
+            foreach (var port in ports)
+            {
+                if (mtls != MtlsMode.Disabled) InboundChain(w, service, port, settings, tls: true, mtls == MtlsMode.Permissive ? "tls" : null);
+                if (mtls != MtlsMode.Strict) InboundChain(w, service, port, settings, tls: false, mtls == MtlsMode.Permissive ? "raw_buffer" : null);
+            }
+            w.WriteEndArray();
+        }, [.. ports.Select(p => new ResourceReference(XdsType.Clusters, ResourceNames.InboundCluster(p.Port)))], settings.InboundPort);
     }
 
-    private static void InboundChain(Utf8JsonWriter w, ServiceDefinition service, XdsSettings settings, string cluster, bool tls, string? transportProtocol)
+    private static void ListenerFilter(Utf8JsonWriter w, string name, string typeUrl, Action<Utf8JsonWriter>? writeMore = null)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        EnvoyJson.TypedConfig(w, typeUrl);
+        writeMore?.Invoke(w);
+        w.WriteEndObject();
+    }
+
+    private static void InboundChain(Utf8JsonWriter w, ServiceDefinition service, ServicePort port, XdsSettings settings, bool tls, string? transportProtocol)
     {
         var callers = tls ? service.Policy.AllowedCallers : [];
+        var cluster = ResourceNames.InboundCluster(port.Port);
         w.WriteStartObject();
-        if (transportProtocol is not null)
-        {
-            w.WriteStartObject("filter_chain_match");
-            w.WriteString("transport_protocol", transportProtocol);
-            w.WriteEndObject();
-        }
+        w.WriteStartObject("filter_chain_match");
+        w.WriteNumber("destination_port", port.Port);
+        if (transportProtocol is not null) w.WriteString("transport_protocol", transportProtocol);
+        w.WriteEndObject();
         w.WriteStartArray("filters");
-        if (service.Protocol == ServiceProtocol.Tcp)
+        if (port.Protocol == ServiceProtocol.Tcp)
         {
             if (!callers.IsEmpty)
             {
                 Filter(w, "envoy.filters.network.rbac", EnvoyJson.NetworkRbacType, r =>
                 {
-                    r.WriteString("stat_prefix", ResourceNames.InboundListener);
+                    r.WriteString("stat_prefix", cluster);
                     RbacRules(r, service, settings, callers);
                 });
             }
             Filter(w, TcpProxy, EnvoyJson.TcpProxyType, t =>
             {
-                t.WriteString("stat_prefix", ResourceNames.InboundListener);
+                t.WriteString("stat_prefix", cluster);
                 t.WriteString("cluster", cluster);
             });
         }
@@ -71,9 +79,9 @@ internal static class ListenerResources
         {
             Filter(w, HttpConnectionManager, EnvoyJson.HttpConnectionManagerType, h =>
             {
-                h.WriteString("stat_prefix", ResourceNames.InboundListener);
+                h.WriteString("stat_prefix", cluster);
                 h.WriteString("codec_type", "AUTO");
-                LocalRoutes(h, service, cluster);
+                LocalRoutes(h, service, port, cluster);
                 h.WriteStartArray("http_filters");
                 if (!callers.IsEmpty)
                 {
@@ -137,10 +145,10 @@ internal static class ListenerResources
         w.WriteEndObject();
     }
 
-    private static void LocalRoutes(Utf8JsonWriter h, ServiceDefinition service, string cluster)
+    private static void LocalRoutes(Utf8JsonWriter h, ServiceDefinition service, ServicePort port, string cluster)
     {
         h.WriteStartObject("route_config");
-        h.WriteString("name", ResourceNames.InboundListener);
+        h.WriteString("name", cluster);
         h.WriteStartArray("virtual_hosts");
         h.WriteStartObject();
         h.WriteString("name", "local");
@@ -154,7 +162,7 @@ internal static class ListenerResources
         h.WriteEndObject();
         h.WriteStartObject("route");
         h.WriteString("cluster", cluster);
-        RouteResources.Timeouts(h, service, null, null);
+        RouteResources.Timeouts(h, service.Policy, port.Protocol, null, null);
         h.WriteEndObject();
         h.WriteEndObject();
         h.WriteEndArray();
@@ -163,26 +171,137 @@ internal static class ListenerResources
         h.WriteEndObject();
     }
 
-    /// <summary>HTTP traffic to backends, redirected to one port and routed by Host; routes come by RDS so edits never touch the listener.</summary>
-    public static XdsResource OutboundHttp(EnvoyJson json, XdsSettings settings) =>
-        json.Resource(ResourceNames.OutboundListener, XdsTypes.ListenerUrl, w =>
+    /// <summary>
+    /// Every connection the app opens, redirected here by interception: the original_dst filter restores where it
+    /// was going, and the chains (<see cref="OutboundChains"/>) route mesh HTTP by Host (routes come by RDS so
+    /// edits never touch the listener), mesh TCP by port, and the rest by the mesh's egress. The TLS inspector runs
+    /// only on ports whose chains need it, so a server-first protocol elsewhere is never held waiting for bytes.
+    /// </summary>
+    public static XdsResource Outbound(EnvoyJson json, IReadOnlyList<OutboundChain> chains, EgressSettings egress, XdsSettings settings)
+    {
+        var inspected = OutboundChains.InspectedPorts(chains);
+        var fallback = egress.Mode == EgressMode.AllowAll ? ResourceNames.Passthrough : ResourceNames.Blackhole;
+        var references = chains.Select(c => c.Action == ChainAction.Http
+                ? new ResourceReference(XdsType.Routes, ResourceNames.OutboundRoutes)
+                : new ResourceReference(XdsType.Clusters, c.Cluster!))
+            .Append(new ResourceReference(XdsType.Clusters, fallback))
+            .Distinct();
+        return json.Resource(ResourceNames.OutboundListener, XdsTypes.ListenerUrl, w =>
         {
             w.WriteString("name", ResourceNames.OutboundListener);
             EnvoyJson.SocketAddress(w, "0.0.0.0", settings.OutboundPort);
             w.WriteString("traffic_direction", "OUTBOUND");
-            EnvoyJson.SingleFilterChain(w, HttpConnectionManager, EnvoyJson.HttpConnectionManagerType, h =>
+            w.WriteStartArray("listener_filters");
+            ListenerFilter(w, "envoy.filters.listener.original_dst", EnvoyJson.OriginalDstType);
+            if (inspected.Count > 0)
+                ListenerFilter(w, "envoy.filters.listener.tls_inspector", EnvoyJson.TlsInspectorType, f => OnlyOnPorts(f, inspected));
+            w.WriteEndArray();
+            // A client that dials and then waits (a pooled connection) is taken for plaintext rather than dropped.
+            w.WriteString("listener_filters_timeout", "5s");
+            w.WriteBoolean("continue_on_listener_filters_timeout", true);
+            w.WriteStartArray("filter_chains");
+            foreach (var chain in chains)
             {
-                h.WriteString("stat_prefix", ResourceNames.OutboundListener);
-                h.WriteString("codec_type", "AUTO");
-                h.WriteStartObject("rds");
-                h.WriteString("route_config_name", ResourceNames.OutboundRoutes);
-                EnvoyJson.RestConfigSource(h, "config_source", settings);
-                h.WriteEndObject();
-                EnvoyJson.RouterOnly(h);
-            });
-        }, [new ResourceReference(XdsType.Routes, ResourceNames.OutboundRoutes)], settings.OutboundPort);
+                w.WriteStartObject();
+                ChainMatch(w, chain);
+                w.WriteStartArray("filters");
+                if (chain.Action == ChainAction.Http) OutboundHttp(w, chain, settings);
+                else TcpTo(w, chain.Cluster!, $"outbound|{chain.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "any"}|{chain.Cluster}");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("default_filter_chain");
+            w.WriteStartArray("filters");
+            TcpTo(w, fallback, $"outbound|{fallback}");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, [.. references], settings.OutboundPort);
+    }
 
-    /// <summary>A TCP backend cannot be told apart by Host, so it gets its own loopback port: the backend's port.</summary>
+    private static void ChainMatch(Utf8JsonWriter w, OutboundChain chain)
+    {
+        w.WriteStartObject("filter_chain_match");
+        if (chain.Port is { } port) w.WriteNumber("destination_port", port);
+        if (chain.Ranges.Count > 0)
+        {
+            w.WriteStartArray("prefix_ranges");
+            foreach (var range in chain.Ranges)
+            {
+                w.WriteStartObject();
+                w.WriteString("address_prefix", range.BaseAddress.ToString());
+                w.WriteNumber("prefix_len", range.PrefixLength);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (chain.ServerNames.Count > 0)
+        {
+            w.WriteStartArray("server_names");
+            foreach (var name in chain.ServerNames) w.WriteStringValue(name);
+            w.WriteEndArray();
+        }
+        if (chain.TransportProtocol is { } transport) w.WriteString("transport_protocol", transport);
+        w.WriteEndObject();
+    }
+
+    private static void OutboundHttp(Utf8JsonWriter w, OutboundChain chain, XdsSettings settings) =>
+        Filter(w, HttpConnectionManager, EnvoyJson.HttpConnectionManagerType, h =>
+        {
+            h.WriteString("stat_prefix", chain.Port == settings.OutboundPort ? ResourceNames.OutboundListener : $"outbound|{chain.Port}");
+            h.WriteString("codec_type", "AUTO");
+            h.WriteStartObject("rds");
+            h.WriteString("route_config_name", ResourceNames.OutboundRoutes);
+            EnvoyJson.RestConfigSource(h, "config_source", settings);
+            h.WriteEndObject();
+            EnvoyJson.RouterOnly(h);
+        });
+
+    private static void TcpTo(Utf8JsonWriter w, string cluster, string statPrefix) =>
+        Filter(w, TcpProxy, EnvoyJson.TcpProxyType, t =>
+        {
+            t.WriteString("stat_prefix", statPrefix);
+            t.WriteString("cluster", cluster);
+        });
+
+    /// <summary>Disables a listener filter except on the given destination ports.</summary>
+    private static void OnlyOnPorts(Utf8JsonWriter w, IReadOnlyList<int> ports)
+    {
+        w.WriteStartObject("filter_disabled");
+        w.WriteStartObject("not_match");
+        if (ports.Count == 1)
+        {
+            PortRule(ports[0]);
+        }
+        else
+        {
+            w.WriteStartObject("or_match");
+            w.WriteStartArray("rules");
+            foreach (var port in ports)
+            {
+                w.WriteStartObject();
+                PortRule(port);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteEndObject();
+
+        void PortRule(int port)
+        {
+            w.WriteStartObject("destination_port_range");
+            w.WriteNumber("start", port);
+            w.WriteNumber("end", port + 1);
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>
+    /// An app without interception reaches a TCP backend on loopback at the backend's port (with interception the
+    /// outbound listener matches the connection by its original destination instead).
+    /// </summary>
     public static XdsResource OutboundTcp(EnvoyJson json, ServiceDefinition backend)
     {
         var name = ResourceNames.OutboundTcpListener(backend.Name);

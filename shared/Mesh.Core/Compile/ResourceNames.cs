@@ -13,6 +13,15 @@ public static class ResourceNames
 
     public static string OutboundCluster(string service, string subset) => $"outbound|{service}|{subset}";
 
+    /// <summary>A backend's further port (service names are DNS labels, so ':' never clashes with a subset).</summary>
+    public static string OutboundCluster(string service, int port) => $"outbound|{service}:{port}";
+
+    /// <summary>Connections to where the app sent them (egress outside the mesh).</summary>
+    public const string Passthrough = "passthrough";
+
+    /// <summary>Connections egress refuses.</summary>
+    public const string Blackhole = "blackhole";
+
     public static string OutboundTcpListener(string service) => $"outbound|tcp|{service}";
 
     /// <summary>The fleet's own endpoints, for zone-aware routing: a static cluster of the bootstrap, fed by EDS.</summary>

@@ -7,50 +7,117 @@ namespace Mesh.Core.Compile;
 internal static class RouteResources
 {
     /// <summary>
-    /// One virtual host per HTTP backend, matched on the names clients use: the backend's own routes in order,
-    /// then a default route to the whole backend unless its last route already matches everything. Envoy
-    /// rejects a route table in which two virtual hosts claim one domain, so that refuses the compile.
+    /// One virtual host per HTTP backend port, matched on the names clients use: on a backend's main port its own
+    /// routes in order, then a default route to the whole backend unless its last route already matches everything;
+    /// on a further port everything to that port. Then the mesh's egress: declared external hosts pass through
+    /// (DROP_ALL), and every other host passes through (ALLOW_ALL) or gets a 502 (DROP_ALL). Envoy rejects a route
+    /// table in which two virtual hosts claim one domain, so that refuses the compile.
     /// </summary>
-    public static XdsResource Outbound(EnvoyJson json, IReadOnlyList<ServiceDefinition> httpBackends, XdsSettings settings, ICollection<string> problems)
+    public static XdsResource Outbound(EnvoyJson json, IReadOnlyList<BackendPort> httpPorts, EgressSettings egress, ICollection<string> problems)
     {
         var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var hosts = httpBackends.Select(b => (Backend: b, Domains: Domains(b))).ToList();
-        foreach (var (backend, domains) in hosts)
+        var hosts = httpPorts.Select(p => (Port: p, Name: p.Main ? p.Backend.Name : $"{p.Backend.Name}:{p.Port.Port}", Domains: Domains(p))).ToList();
+        var external = egress.Mode == EgressMode.DropAll
+            ? egress.ExternalServices.Where(e => !e.Hosts.IsEmpty).Select(e => (Name: $"external|{e.Name}", Domains: ExternalDomains(e))).ToList()
+            : [];
+        foreach (var (name, domains) in hosts.Select(h => (h.Name, h.Domains)).Concat(external))
         {
             foreach (var domain in domains)
             {
-                if (!owners.TryAdd(domain, backend.Name))
-                    problems.Add($"domain '{domain}' is claimed by both {owners[domain]} and {backend.Name}");
+                if (!owners.TryAdd(domain, name))
+                    problems.Add($"domain '{domain}' is claimed by both {owners[domain]} and {name}");
             }
         }
-        var targets = httpBackends.SelectMany(b => b.Routes.SelectMany(r => r.Targets.Select(t => Cluster(b, t.Subset))).Append(ResourceNames.OutboundCluster(b.Name)))
+        var targets = httpPorts.SelectMany(p => p.Main
+                ? p.Backend.Routes.SelectMany(r => r.Targets.Select(t => Cluster(p.Backend, t.Subset))).Append(p.Cluster)
+                : [p.Cluster])
+            .Append(ResourceNames.Passthrough)
             .Distinct(StringComparer.Ordinal)
             .Select(name => new ResourceReference(XdsType.Clusters, name));
         return json.Resource(ResourceNames.OutboundRoutes, XdsTypes.RouteUrl, w =>
         {
             w.WriteString("name", ResourceNames.OutboundRoutes);
             w.WriteStartArray("virtual_hosts");
-            foreach (var (backend, domains) in hosts)
+            foreach (var (port, name, domains) in hosts)
             {
-                w.WriteStartObject();
-                w.WriteString("name", backend.Name);
-                w.WriteStartArray("domains");
-                foreach (var domain in domains) w.WriteStringValue(domain);
-                w.WriteEndArray();
-                w.WriteStartArray("routes");
-                foreach (var route in backend.Routes) Route(w, backend, route);
-                if (backend.Routes.IsEmpty || !MatchesEverything(backend.Routes[^1].Match)) DefaultRoute(w, backend);
-                w.WriteEndArray();
-                w.WriteEndObject();
+                VirtualHost(w, name, domains, () =>
+                {
+                    var backend = port.Backend;
+                    if (!port.Main)
+                    {
+                        DefaultRoute(w, port);
+                        return;
+                    }
+                    foreach (var route in backend.Routes) Route(w, backend, route);
+                    if (backend.Routes.IsEmpty || !MatchesEverything(backend.Routes[^1].Match)) DefaultRoute(w, port);
+                });
             }
+            foreach (var (name, domains) in external) VirtualHost(w, name, domains, () => PassthroughRoute(w));
+            VirtualHost(w, "egress", ["*"], () =>
+            {
+                if (egress.Mode == EgressMode.AllowAll) PassthroughRoute(w);
+                else RefusedRoute(w);
+            });
             w.WriteEndArray();
         }, [.. targets]);
     }
 
-    private static IReadOnlyList<string> Domains(ServiceDefinition backend) =>
-        [.. new[] { backend.Name }.Concat(backend.Hostnames)
-            .SelectMany(host => new[] { host, $"{host}:{backend.Port}" })
+    private static void VirtualHost(Utf8JsonWriter w, string name, IEnumerable<string> domains, Action writeRoutes)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteStartArray("domains");
+        foreach (var domain in domains) w.WriteStringValue(domain);
+        w.WriteEndArray();
+        w.WriteStartArray("routes");
+        writeRoutes();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>On to the host the app sent the request to, with no timeout (whatever it is, it may stream).</summary>
+    private static void PassthroughRoute(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", "passthrough");
+        PrefixMatch(w);
+        w.WriteStartObject("route");
+        w.WriteString("cluster", ResourceNames.Passthrough);
+        w.WriteString("timeout", "0s");
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Egress DROP_ALL: a host that is neither in the mesh nor declared external.</summary>
+    private static void RefusedRoute(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", "egress-refused");
+        PrefixMatch(w);
+        w.WriteStartObject("direct_response");
+        w.WriteNumber("status", 502);
+        w.WriteStartObject("body");
+        w.WriteString("inline_string", "egress to this host is not allowed: the mesh's egress is DROP_ALL and the host is neither a mesh service nor a declared external service\n");
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void PrefixMatch(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("match");
+        w.WriteString("prefix", "/");
+        w.WriteEndObject();
+    }
+
+    /// <summary>The main port answers to the bare names and name:port; a further port only to name:port.</summary>
+    private static IReadOnlyList<string> Domains(BackendPort port) =>
+        [.. new[] { port.Backend.Name }.Concat(port.Backend.Hostnames)
+            .SelectMany(host => port.Main ? new[] { host, $"{host}:{port.Port.Port}" } : [$"{host}:{port.Port.Port}"])
             .Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    private static IReadOnlyList<string> ExternalDomains(ExternalService external) =>
+        [.. external.Hosts.SelectMany(host => external.Ports.Select(p => $"{host}:{p}").Prepend(host)).Distinct(StringComparer.OrdinalIgnoreCase)];
 
     private static bool MatchesEverything(RouteMatch match) =>
         match is { Path: null, Regex: null, Method: null, Headers.IsEmpty: true, QueryParameters.IsEmpty: true } && (match.Prefix ?? "/") == "/";
@@ -83,12 +150,12 @@ internal static class RouteResources
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        Timeouts(w, backend, route.TimeoutMs, route.MaxStreamDurationMs);
+        Timeouts(w, backend.Policy, backend.Protocol, route.TimeoutMs, route.MaxStreamDurationMs);
         if (route.IdleTimeoutMs is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
         if (route.Retry is { } retry)
             RetryPolicy(w, string.Join(',', retry.On), retry.AttemptsOrDefault, retry.PerTryTimeoutMs, retry.BackoffBaseMsOrDefault, retry.BackoffMaxMsOrDefault);
         else
-            SafeRetryPolicy(w, backend);
+            SafeRetryPolicy(w, backend.Protocol);
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -152,18 +219,16 @@ internal static class RouteResources
         w.WriteEndObject();
     }
 
-    /// <summary>Everything to the backend, retrying only what cannot have reached it (safe for any method).</summary>
-    private static void DefaultRoute(Utf8JsonWriter w, ServiceDefinition backend)
+    /// <summary>Everything to the backend's port, retrying only what cannot have reached it (safe for any method).</summary>
+    private static void DefaultRoute(Utf8JsonWriter w, BackendPort port)
     {
         w.WriteStartObject();
         w.WriteString("name", "default");
-        w.WriteStartObject("match");
-        w.WriteString("prefix", "/");
-        w.WriteEndObject();
+        PrefixMatch(w);
         w.WriteStartObject("route");
-        w.WriteString("cluster", ResourceNames.OutboundCluster(backend.Name));
-        Timeouts(w, backend, null, null);
-        SafeRetryPolicy(w, backend);
+        w.WriteString("cluster", port.Cluster);
+        Timeouts(w, port.Backend.Policy, port.Port.Protocol, null, null);
+        SafeRetryPolicy(w, port.Port.Protocol);
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -173,19 +238,19 @@ internal static class RouteResources
     /// able to live), and for gRPC the caller's grpc-timeout header as the stream's deadline, capped by a maximum
     /// stream duration when the route or the service sets one.
     /// </summary>
-    public static void Timeouts(Utf8JsonWriter w, ServiceDefinition service, int? routeTimeoutMs, int? routeMaxStreamMs)
+    public static void Timeouts(Utf8JsonWriter w, ServicePolicy policy, ServiceProtocol protocol, int? routeTimeoutMs, int? routeMaxStreamMs)
     {
-        w.WriteString("timeout", EnvoyJson.Milliseconds(routeTimeoutMs ?? service.Policy.DefaultTimeoutMs(service.Protocol)));
-        var maxStream = routeMaxStreamMs ?? service.Policy.MaxStreamDurationMs;
-        if (maxStream is null && service.Protocol != ServiceProtocol.Grpc) return;
+        w.WriteString("timeout", EnvoyJson.Milliseconds(routeTimeoutMs ?? policy.DefaultTimeoutMs(protocol)));
+        var maxStream = routeMaxStreamMs ?? policy.MaxStreamDurationMs;
+        if (maxStream is null && protocol != ServiceProtocol.Grpc) return;
         w.WriteStartObject("max_stream_duration");
         if (maxStream is { } max) w.WriteString("max_stream_duration", EnvoyJson.Milliseconds(max));
-        if (service.Protocol == ServiceProtocol.Grpc) w.WriteString("grpc_timeout_header_max", EnvoyJson.Milliseconds(maxStream ?? 0));
+        if (protocol == ServiceProtocol.Grpc) w.WriteString("grpc_timeout_header_max", EnvoyJson.Milliseconds(maxStream ?? 0));
         w.WriteEndObject();
     }
 
-    private static void SafeRetryPolicy(Utf8JsonWriter w, ServiceDefinition backend) =>
-        RetryPolicy(w, backend.Protocol == ServiceProtocol.Grpc ? "connect-failure,refused-stream,unavailable" : "connect-failure,refused-stream", 2, null, 25, 250);
+    private static void SafeRetryPolicy(Utf8JsonWriter w, ServiceProtocol protocol) =>
+        RetryPolicy(w, protocol == ServiceProtocol.Grpc ? "connect-failure,refused-stream,unavailable" : "connect-failure,refused-stream", 2, null, 25, 250);
 
     private static void RetryPolicy(Utf8JsonWriter w, string retryOn, int attempts, int? perTryTimeoutMs, int backoffBaseMs, int backoffMaxMs)
     {

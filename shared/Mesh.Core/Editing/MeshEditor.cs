@@ -65,7 +65,10 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
             .Select(name => new ServiceChange(name, Stored(current, name), Stored(proposal.Mesh, name)))
             .Where(c => !StoredService.Same(c.Before, c.After))
             .ToList();
-        if (changes.Count == 0 && proposal.Lifecycle == MeshLifecycle.Edited && current is not null) return new EditUnchanged(current);
+        var settingsBefore = current?.Settings ?? MeshSettings.Default;
+        var settingsAfter = proposal.Mesh?.Settings ?? MeshSettings.Default;
+        var settingsChange = SettingsChange.Same(settingsBefore, settingsAfter) ? null : new SettingsChange(settingsBefore, settingsAfter);
+        if (changes.Count == 0 && settingsChange is null && proposal.Lifecycle == MeshLifecycle.Edited && current is not null) return new EditUnchanged(current);
 
         if (proposal.Mesh is { } proposed)
         {
@@ -76,6 +79,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         }
         var fleets = changes
             .SelectMany(c => (current?.FleetsAffectedByDefinition(c.Name) ?? []).Concat(proposal.Mesh?.FleetsAffectedByDefinition(c.Name) ?? []))
+            .Concat(settingsChange is null ? [] : (proposal.Mesh?.Fleets ?? []))
             .Distinct().Order(FleetOrder.Instance).ToList();
         var revision = (current?.Revision ?? 0) + 1;
         var at = clock.GetUtcNow();
@@ -107,6 +111,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
             RollbackOf = request.RollbackOf,
             Lifecycle = proposal.Lifecycle,
             Services = [.. changes],
+            Settings = settingsChange,
         };
         if (!await desired.TryApplyAsync(change, cancellationToken)) return null;
 

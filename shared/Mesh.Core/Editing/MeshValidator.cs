@@ -39,6 +39,7 @@ public static partial class MeshValidator
             foreach (var error in ValidateRoutes(service)) yield return error;
             foreach (var error in ValidatePolicy(mesh, service)) yield return error;
         }
+        foreach (var error in ValidateSettings(mesh, settings)) yield return error;
     }
 
     public const string DnsLabelRule = "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit";
@@ -55,17 +56,28 @@ public static partial class MeshValidator
     public static string PolicyResource(string service) => $"services/{service}/policy";
 
     /// <summary>
-    /// A TCP backend is reached by a listener on its port inside the caller's sidecar: it cannot be the caller's own
-    /// app port (the app holds it), and two TCP backends of one caller cannot share one.
+    /// The caller's sidecar tells intercepted connections apart by their destination port, and an app without
+    /// interception reaches a TCP backend on a loopback listener at its port: a TCP backend's port cannot be one of
+    /// the caller's own app ports (the app holds it), nor shared with any other backend's port.
     /// </summary>
-    private static string? TcpPortClash(MeshState mesh, ServiceDefinition caller, int index, ServiceDefinition tcp)
+    private static string? PortClash(MeshState mesh, ServiceDefinition caller, int index, ServiceDefinition backend)
     {
-        if (tcp.Port == caller.Port)
-            return $"TCP backend '{tcp.Name}' listens on port {tcp.Port}, this service's own app port; the sidecar could not bind its listener";
-        var earlier = caller.Backends.Take(index).Select(b => mesh.Services.GetValueOrDefault(b))
-            .FirstOrDefault(b => b is { Protocol: ServiceProtocol.Tcp } && b.Port == tcp.Port && b.Name != tcp.Name);
-        return earlier is null ? null : $"TCP backends '{earlier.Name}' and '{tcp.Name}' both use port {tcp.Port}; the sidecar can bind only one listener there";
+        if (backend.Protocol == ServiceProtocol.Tcp && caller.Ports.Any(p => p.Port == backend.Port))
+            return $"TCP backend '{backend.Name}' listens on port {backend.Port}, one of this service's own app ports; the sidecar could not bind its listener";
+        foreach (var earlier in caller.Backends.Take(index).Select(b => mesh.Services.GetValueOrDefault(b)).OfType<ServiceDefinition>().Where(b => b.Name != backend.Name))
+        {
+            foreach (var port in backend.Ports)
+            {
+                if (earlier.Ports.FirstOrDefault(p => p.Port == port.Port) is not { } other) continue;
+                if (port.Protocol != ServiceProtocol.Tcp && other.Protocol != ServiceProtocol.Tcp) continue;
+                return $"backends '{earlier.Name}' ({Protocol(other.Protocol)}) and '{backend.Name}' ({Protocol(port.Protocol)}) both use port {port.Port}; " +
+                    "the sidecar tells intercepted connections apart by port, so a TCP port cannot be shared";
+            }
+        }
+        return null;
     }
+
+    private static string Protocol(ServiceProtocol protocol) => protocol.ToString().ToLowerInvariant();
 
     private static List<FieldError> ValidateService(MeshState mesh, ServiceDefinition service, XdsSettings settings)
     {
@@ -73,14 +85,15 @@ public static partial class MeshValidator
         if (!IsDnsLabel(service.Name)) errors.Add("$.name", DnsLabelRule);
         if (service.Port is < 1 or > 65535) errors.Add("$.port", "must be between 1 and 65535");
         else if (settings.ReservedPorts.Contains(service.Port))
-            errors.Add("$.port", $"is reserved for the sidecar (admin {settings.AdminPort}, inbound {settings.InboundPort}, outbound {settings.OutboundPort}); the app cannot listen on it");
+            errors.Add("$.port", ReservedPortRule(settings));
         if (!Enum.IsDefined(service.Protocol)) errors.Add("$.protocol", "must be http, http2, grpc or tcp");
+        ValidateAdditionalPorts(service, settings, errors);
         for (var i = 0; i < service.Backends.Length; i++)
         {
             var backend = service.Backends[i];
             if (!mesh.Services.ContainsKey(backend)) errors.Add($"$.backends[{i}]", $"'{backend}' is not a service of mesh '{mesh.Name}'");
             else if (service.Backends.IndexOf(backend) < i) errors.Add($"$.backends[{i}]", $"'{backend}' is listed twice");
-            else if (mesh.Services[backend] is { Protocol: ServiceProtocol.Tcp } tcp && TcpPortClash(mesh, service, i, tcp) is { } clash)
+            else if (PortClash(mesh, service, i, mesh.Services[backend]) is { } clash)
                 errors.Add($"$.backends[{i}]", clash);
         }
         for (var i = 0; i < service.Subsets.Length; i++)

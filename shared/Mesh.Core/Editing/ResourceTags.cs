@@ -21,6 +21,9 @@ public static class ResourceTags
     public static string Policy(ServiceDefinition service) =>
         Of(JsonSerializer.SerializeToUtf8Bytes(service.Policy, CanonicalJson.Default.ServicePolicy));
 
+    public static string Settings(MeshSettings settings) =>
+        Of(JsonSerializer.SerializeToUtf8Bytes(settings, CanonicalJson.Default.MeshSettings));
+
     private static string Of(byte[] json) => Quote(ContentHash.Of(json)[..16]);
 
     private static string Quote(string tag) => $"\"{tag}\"";

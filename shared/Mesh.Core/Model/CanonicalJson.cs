@@ -14,4 +14,5 @@ namespace Mesh.Core.Model;
 [JsonSerializable(typeof(StoredService))]
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
+[JsonSerializable(typeof(MeshSettings))]
 public sealed partial class CanonicalJson : JsonSerializerContext;

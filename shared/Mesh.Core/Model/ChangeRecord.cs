@@ -22,6 +22,14 @@ public sealed record StoredService
         service is null ? "" : JsonSerializer.Serialize(service, CanonicalJson.Default.StoredService);
 }
 
+/// <summary>The mesh's settings before and after a change that moved them.</summary>
+public sealed record SettingsChange(MeshSettings Before, MeshSettings After)
+{
+    /// <summary>Equal content (records compare arrays by reference, so this compares the canonical JSON).</summary>
+    public static bool Same(MeshSettings a, MeshSettings b) =>
+        JsonSerializer.Serialize(a, CanonicalJson.Default.MeshSettings) == JsonSerializer.Serialize(b, CanonicalJson.Default.MeshSettings);
+}
+
 /// <summary>One service before and after a change; null where it did not exist.</summary>
 public sealed record ServiceChange(string Name, StoredService? Before, StoredService? After);
 
@@ -53,6 +61,8 @@ public sealed record ChangeRecord
     public string? RollbackOf { get; init; }
     public MeshLifecycle Lifecycle { get; init; } = MeshLifecycle.Edited;
     public ImmutableArray<ServiceChange> Services { get; init => field = value.IsDefault ? [] : value; } = [];
+    /// <summary>Null when the change left the mesh's settings as they were.</summary>
+    public SettingsChange? Settings { get; init; }
     public ImmutableArray<PublishedVersion> Published { get; init => field = value.IsDefault ? [] : value; } = [];
 }
 

@@ -8,11 +8,12 @@ public sealed class MeshState
 {
     private readonly Lazy<FrozenDictionary<string, ImmutableArray<string>>> _callers;
 
-    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0, string generation = "")
+    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0, string generation = "", MeshSettings? settings = null)
     {
         Name = name;
         Revision = revision;
         Generation = generation;
+        Settings = settings ?? MeshSettings.Default;
         Services = services.ToImmutableSortedDictionary(s => s.Name, s => s, StringComparer.Ordinal);
         _callers = new(IndexCallers);
     }
@@ -29,6 +30,12 @@ public sealed class MeshState
 
     public ImmutableSortedDictionary<string, ServiceDefinition> Services { get; }
 
+    /// <summary>Settings of the whole mesh (egress), compiled into every fleet.</summary>
+    public MeshSettings Settings { get; }
+
+    /// <summary>Every fleet of the mesh: what a change to its settings affects.</summary>
+    public IEnumerable<FleetId> Fleets => Services.Keys.Select(s => new FleetId(Name, s));
+
     /// <summary>Fleets whose configuration depends on the endpoints of <paramref name="service"/>: every fleet that calls it.</summary>
     public IEnumerable<FleetId> FleetsCalling(string service) =>
         _callers.Value.TryGetValue(service, out var callers) ? callers.Select(c => new FleetId(Name, c)) : [];
@@ -39,10 +46,13 @@ public sealed class MeshState
 
     /// <summary>The same mesh with one service replaced, added (by name) or, when <paramref name="definition"/> is null, removed.</summary>
     public MeshState With(string service, ServiceDefinition? definition) =>
-        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision, Generation);
+        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision, Generation, Settings);
+
+    /// <summary>The same services with other mesh settings.</summary>
+    public MeshState With(MeshSettings settings) => new(Name, Services.Values, Revision, Generation, settings);
 
     /// <summary>The same services at another revision (of this generation, or of a new one).</summary>
-    public MeshState At(long revision, string generation) => new(Name, Services.Values, revision, generation);
+    public MeshState At(long revision, string generation) => new(Name, Services.Values, revision, generation, Settings);
 
     private FrozenDictionary<string, ImmutableArray<string>> IndexCallers() =>
         Services.Values

@@ -14,6 +14,18 @@ public enum ServiceProtocol
 /// <summary>A named group of a service's endpoints selected by their version label (ECS task-definition revision, Kubernetes "version" label).</summary>
 public sealed record Subset(string Name, string Version);
 
+/// <summary>
+/// A further port the application listens on, with its own protocol (App Mesh: a virtual node's further listeners).
+/// Callers reach it by its port; the service's routes and subsets apply to its main port only.
+/// </summary>
+public sealed record ServicePort
+{
+    public int Port { get; init; }
+    public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
+    /// <summary>For EKS slices with several ports: the name of this one.</summary>
+    public string? PortName { get; init; }
+}
+
 /// <summary>The platform identity a service's endpoints are recorded under.</summary>
 public sealed record WorkloadSource
 {
@@ -41,6 +53,8 @@ public sealed record ServiceDefinition
     /// <summary>The port the application listens on inside its task or pod.</summary>
     public int Port { get; init; }
     public ServiceProtocol Protocol { get; init; } = ServiceProtocol.Http;
+    /// <summary>Ports besides <see cref="Port"/> the application listens on.</summary>
+    public ImmutableArray<ServicePort> AdditionalPorts { get; init => field = value.IsDefault ? [] : value; } = [];
     public ImmutableArray<string> Backends { get; init => field = value.IsDefault ? [] : value; } = [];
     public ImmutableArray<Subset> Subsets { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>Extra DNS names clients use for this service; the name and name:port are always routed.</summary>
@@ -57,4 +71,9 @@ public sealed record ServiceDefinition
     public ServicePolicy Policy { get; init => field = value ?? new(); } = new();
 
     public FleetId Fleet => new(Mesh, Name);
+
+    /// <summary>Every port the application listens on, its main port first.</summary>
+    [JsonIgnore]
+    public IEnumerable<ServicePort> Ports =>
+        AdditionalPorts.Prepend(new ServicePort { Port = Port, Protocol = Protocol, PortName = Workload?.PortName });
 }

@@ -37,7 +37,7 @@ public sealed class MeshEdits(MeshEditor editor, IDesiredStateStore desired, Aft
     }
 
     /// <summary>
-    /// Restores every service a change touched to what it was before it. Only an edit can be rolled back (not a mesh's
+    /// Restores every service a change touched, and the mesh's settings if it moved them, to what they were before it. Only an edit can be rolled back (not a mesh's
     /// creation or deletion), and only within the mesh generation it was made in: a change of a mesh that was deleted
     /// since is a conflict, never applied to the new mesh of that name.
     /// </summary>
@@ -54,6 +54,7 @@ public sealed class MeshEdits(MeshEditor editor, IDesiredStateStore desired, Aft
             if (current.Generation != change.Generation)
                 return new Refuse(RefusalKind.Conflict, $"change {changeId} belongs to an earlier mesh '{request.Mesh}', deleted since; it cannot be rolled back into this one");
             var restored = change.Services.Aggregate(current, (state, s) => state.With(s.Name, s.Before?.ToDefinition()));
+            if (change.Settings is { } settings) restored = restored.With(settings.Before);
             return new Propose(restored, services);
         }, cancellationToken);
     }

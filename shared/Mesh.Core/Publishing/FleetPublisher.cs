@@ -193,7 +193,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
                 backends.Add(new BackendInputs(name, definition, recorded));
             }
             var own = service.Workload is { } ownSource ? await EndpointsAsync(ownSource.Key, cancellationToken) : [];
-            return new FleetInputs(service, backends) { OwnEndpoints = own };
+            return new FleetInputs(service, backends) { OwnEndpoints = own, Settings = mesh.Settings };
         }
 
         /// <summary>The stamp of a mesh this reader has read (a fleet it read inputs for).</summary>

@@ -100,12 +100,35 @@ public class MeshValidatorTests
     }
 
     [Fact]
-    public void Two_tcp_backends_of_one_caller_on_one_port_are_refused_but_an_http_backend_on_that_port_is_not()
+    public void A_tcp_backend_port_shared_with_any_other_backend_of_the_caller_is_refused_but_two_http_backends_may_share_one()
     {
-        var mesh = new MeshState("m", [Svc("web", 8080, ServiceProtocol.Http, "db", "api", "replica"),
-            Svc("db", 5432, ServiceProtocol.Tcp), Svc("api", 5432), Svc("replica", 5432, ServiceProtocol.Tcp)]);
+        var mesh = new MeshState("m", [Svc("web", 8080, ServiceProtocol.Http, "db", "api", "replica", "shop", "cart"),
+            Svc("db", 5432, ServiceProtocol.Tcp), Svc("api", 5432), Svc("replica", 5432, ServiceProtocol.Tcp), Svc("shop", 9000), Svc("cart", 9000)]);
+        var errors = MeshValidator.Validate(mesh).ToList();
+        Assert.Equal(["$.backends[1]", "$.backends[2]"], errors.Select(e => e.Path));
+        Assert.Contains("'db' (tcp) and 'api' (http) both use port 5432", errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("'db' (tcp) and 'replica' (tcp) both use port 5432", errors[1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_further_port_of_a_backend_clashes_like_its_main_port()
+    {
+        var db = Svc("db", 5432, ServiceProtocol.Tcp) with { AdditionalPorts = [new ServicePort { Port = 9187, Protocol = ServiceProtocol.Http }] };
+        var mesh = new MeshState("m", [Svc("web", 8080, ServiceProtocol.Http, "metrics", "db"), Svc("metrics", 9187, ServiceProtocol.Tcp), db]);
         var error = Assert.Single(MeshValidator.Validate(mesh));
-        Assert.Equal(("services/web", "$.backends[2]"), (error.Resource, error.Path));
-        Assert.Contains("'db' and 'replica' both use port 5432", error.Message, StringComparison.Ordinal);
+        Assert.Equal(("services/web", "$.backends[1]"), (error.Resource, error.Path));
+        Assert.Contains("both use port 9187", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(8080, "already a port of this service")]
+    [InlineData(15000, "reserved for the sidecar")]
+    [InlineData(0, "between 1 and 65535")]
+    public void Further_ports_are_checked_like_the_main_one(int port, string message)
+    {
+        var mesh = new MeshState("m", [Svc("web", 8080) with { AdditionalPorts = [new ServicePort { Port = 9090 }, new ServicePort { Port = port }] }]);
+        var error = Assert.Single(MeshValidator.Validate(mesh));
+        Assert.Equal("$.additionalPorts[1].port", error.Path);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 }

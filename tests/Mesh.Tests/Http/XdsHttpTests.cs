@@ -76,7 +76,7 @@ public class XdsHttpTests
     {
         await using var host = await LocalHostFixture.StartAsync();
         var cds = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/storefront", "clusters", ""));
-        Assert.Equal(["inbound|3000", "outbound|checkout-api", "outbound|checkout-api|v57", "outbound|checkout-api|v58", "outbound|inventory-api"],
+        Assert.Equal(["inbound|3000", "outbound|checkout-api", "outbound|checkout-api|v57", "outbound|checkout-api|v58", "outbound|inventory-api", "passthrough"],
             cds.GetProperty("resources").EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToArray());
         Assert.Equal("type.googleapis.com/envoy.config.cluster.v3.Cluster", cds.GetProperty("type_url").GetString());
         var eds = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/storefront", "endpoints", "", "outbound|inventory-api"));
