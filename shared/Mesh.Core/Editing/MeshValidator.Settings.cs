@@ -73,11 +73,16 @@ public static partial class MeshValidator
             }
             for (var c = 0; c < external.Cidrs.Length; c++)
             {
-                if (!IPNetwork.TryParse(external.Cidrs[c] ?? "", out _))
+                if (!IsRange(external.Cidrs[c]))
                     errors.Add($"{at}.cidrs[{c}]", "must be an address range such as 10.20.0.0/16, with no bits set after the prefix");
             }
         }
         return errors.List;
+
+        // A range with bits set after its prefix is a typo more often than a range: refuse it rather than mask it.
+        static bool IsRange(string? cidr) =>
+            cidr is not null && IPNetwork.TryParse(cidr, out var network) && cidr.IndexOf('/') is > 0 and var slash
+            && IPAddress.TryParse(cidr.AsSpan(0, slash), out var address) && address.Equals(network.BaseAddress);
 
         void Count(int count, string path)
         {

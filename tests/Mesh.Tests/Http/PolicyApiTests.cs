@@ -29,6 +29,15 @@ public class PolicyApiTests
         { "regex that does not compile", "services/checkout-api/routes", """{"routes": [{"name": "r", "match": {"regex": "^/(a"}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.regex" },
         { "shadowed route", "services/checkout-api/routes", """{"routes": [{"name": "all", "match": {"prefix": "/api"}, "targets": [{"weight": 100}]}, {"name": "orders", "match": {"prefix": "/api/orders"}, "targets": [{"subset": "v58", "weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[1].match" },
         { "bad name", "services/checkout-api/routes", """{"routes": [{"name": "Not_A_Label", "targets": [{"weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].name" },
+        { "egress mode unknown", "settings", """{"egress": {"mode": "SOME"}}""", HttpStatusCode.BadRequest, "$.egress.mode" },
+        { "settings field unknown", "settings", """{"egress": {"mode": "DROP_ALL", "allow": ["x"]}}""", HttpStatusCode.BadRequest, "$.egress.allow" },
+        { "external service with nothing", "settings", """{"egress": {"externalServices": [{"name": "x"}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0]" },
+        { "external range malformed", "settings", """{"egress": {"externalServices": [{"name": "db", "cidrs": ["10.0.0.1/16"]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].cidrs[0]" },
+        { "external host without ports", "settings", """{"egress": {"externalServices": [{"name": "s3", "hosts": ["s3.amazonaws.com"]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].ports" },
+        { "external host of the mesh", "settings", """{"egress": {"externalServices": [{"name": "x", "hosts": ["checkout-api"], "ports": [80]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].hosts[0]" },
+        { "external host twice", "settings", """{"egress": {"externalServices": [{"name": "a", "hosts": ["x.example"], "ports": [443]}, {"name": "b", "hosts": ["X.example"], "ports": [443]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[1].hosts[0]" },
+        { "external port of the sidecar", "settings", """{"egress": {"externalServices": [{"name": "a", "hosts": ["x.example"], "ports": [15001]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].ports[0]" },
+        { "further port on the main one", "services/checkout-api", """{"port": 8080, "additionalPorts": [{"port": 8080}]}""", HttpStatusCode.UnprocessableEntity, "$.additionalPorts[0].port" },
         { "allowed callers without STRICT", "services/checkout-api/policy", """{"mtls": "PERMISSIVE", "allowedCallers": ["storefront"]}""", HttpStatusCode.UnprocessableEntity, "$.allowedCallers" },
     };
 
@@ -153,6 +162,34 @@ public class PolicyApiTests
         Assert.Equal(change.GetProperty("id").GetString(), restore.GetProperty("rollbackOf").GetString());
         Assert.Equal(original, await alice.GetByteArrayAsync("/v1/meshes/shop/fleets/storefront/snapshot"));
         Assert.Equal("""{"routes":[]}""", await alice.GetStringAsync("/v1/meshes/shop/services/checkout-api/routes"));
+    }
+
+    [Fact]
+    public async Task Egress_settings_recompile_every_fleet_as_one_change_that_rolls_back()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        await host.ReplayStoryAsync();
+        using var alice = host.As("alice");
+        var original = await alice.GetByteArrayAsync("/v1/meshes/shop/fleets/storefront/snapshot");
+        Assert.Equal("""{"egress":{"mode":"ALLOW_ALL","externalServices":[]}}""", await alice.GetStringAsync("/v1/meshes/shop/settings"));
+        const string dropAll = """{"egress": {"mode": "DROP_ALL", "externalServices": [{"name": "stripe", "hosts": ["api.stripe.com"], "ports": [443]}]}}""";
+
+        Assert.Equal(HttpStatusCode.PreconditionRequired, (await PutAsync(alice, "/v1/meshes/shop/settings", dropAll, null)).StatusCode);
+        using var applied = await PutAsync(alice, "/v1/meshes/shop/settings", dropAll, await ETagAsync(alice, "/v1/meshes/shop/settings"));
+        Assert.Equal(HttpStatusCode.OK, applied.StatusCode);
+        var result = await LocalHostFixture.JsonAsync(applied);
+        var change = result.GetProperty("change");
+        Assert.Equal(new[] { "checkout-api", "inventory-api", "payments", "storefront" }, result.GetProperty("plan").EnumerateArray().Select(p => p.GetProperty("fleet").GetString()!.Split('/')[1]).Order());
+        var stored = await LocalHostFixture.JsonAsync(await alice.GetAsync($"/v1/meshes/shop/changes/{change.GetProperty("id").GetString()}"));
+        Assert.Equal("settings", Assert.Single(stored.GetProperty("resources").EnumerateArray()).GetProperty("resource").GetString());
+        var listeners = await LocalHostFixture.JsonAsync(await host.PollAsync("shop/storefront", "listeners", ""));
+        var outbound = listeners.GetProperty("resources").EnumerateArray().Single(l => l.GetProperty("name").GetString() == "outbound");
+        Assert.Equal("blackhole", outbound.GetProperty("default_filter_chain").GetProperty("filters")[0].GetProperty("typed_config").GetProperty("cluster").GetString());
+
+        using var rollback = await alice.PostAsync($"/v1/meshes/shop/changes/{change.GetProperty("id").GetString()}/rollback", null);
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        Assert.Equal(original, await alice.GetByteArrayAsync("/v1/meshes/shop/fleets/storefront/snapshot"));
+        Assert.Equal("""{"egress":{"mode":"ALLOW_ALL","externalServices":[]}}""", await alice.GetStringAsync("/v1/meshes/shop/settings"));
     }
 
     [Fact]
@@ -314,7 +351,7 @@ public class PolicyApiTests
     /// <summary>Everything an edit could change: the mesh's services, routes and policies, the change log and every fleet's version.</summary>
     internal static async Task<string> StateAsync(LocalHostFixture host)
     {
-        var parts = new List<string> { await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets") };
+        var parts = new List<string> { await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/settings"), await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets") };
         foreach (var service in new[] { "storefront", "checkout-api", "payments", "inventory-api" })
         {
             parts.Add(await host.Http.GetStringAsync($"/v1/meshes/shop/services/{service}"));
