@@ -206,14 +206,14 @@ internal static class ListenerResources
                 ChainMatch(w, chain);
                 w.WriteStartArray("filters");
                 if (chain.Action == ChainAction.Http) OutboundHttp(w, chain, settings);
-                else TcpTo(w, chain.Cluster!, $"outbound|{chain.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "any"}|{chain.Cluster}");
+                else TcpTo(w, chain.Cluster!);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteStartObject("default_filter_chain");
             w.WriteStartArray("filters");
-            TcpTo(w, fallback, $"outbound|{fallback}");
+            TcpTo(w, fallback);
             w.WriteEndArray();
             w.WriteEndObject();
         }, [.. references], settings.OutboundPort);
@@ -257,10 +257,10 @@ internal static class ListenerResources
             EnvoyJson.RouterOnly(h);
         });
 
-    private static void TcpTo(Utf8JsonWriter w, string cluster, string statPrefix) =>
+    private static void TcpTo(Utf8JsonWriter w, string cluster) =>
         Filter(w, TcpProxy, EnvoyJson.TcpProxyType, t =>
         {
-            t.WriteString("stat_prefix", statPrefix);
+            t.WriteString("stat_prefix", cluster);
             t.WriteString("cluster", cluster);
         });
 

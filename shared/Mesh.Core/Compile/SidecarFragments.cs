@@ -164,7 +164,7 @@ public static class SidecarFragments
         ("IgnoredUID", EnvoyUid),
         ("ProxyIngressPort", settings.InboundPort.ToString(CultureInfo.InvariantCulture)),
         ("ProxyEgressPort", settings.OutboundPort.ToString(CultureInfo.InvariantCulture)),
-        ("AppPorts", service.Port.ToString(CultureInfo.InvariantCulture)),
+        ("AppPorts", string.Join(",", service.Ports.Select(p => p.Port.ToString(CultureInfo.InvariantCulture)))),
         ("EgressIgnoredIPs", EgressIgnoredIps),
     ];
 
