@@ -264,7 +264,8 @@ public static partial class MeshValidator
 
     /// <summary>
     /// Envoy compiles regexes with RE2. .NET's non-backtracking engine refuses the same constructs RE2 lacks
-    /// (backreferences, lookaround), so a pattern it accepts is one RE2 accepts in all but rare syntax.
+    /// (backreferences, lookaround); the program-size estimate refuses what RE2's syntax lacks beyond that and what
+    /// Envoy would refuse as too large.
     /// </summary>
     private static void CheckRegex(string pattern, string path, Errors errors)
     {
@@ -280,6 +281,17 @@ public static partial class MeshValidator
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             errors.Add(path, $"does not compile: {e.Message}");
+            return;
+        }
+        switch (Re2ProgramSize.Estimate(pattern, out var unsupported))
+        {
+            case null:
+                errors.Add(path, $"uses {unsupported}: write it in RE2's syntax (https://github.com/google/re2/wiki/Syntax)");
+                break;
+            case > Re2ProgramSize.EnvoyErrorLevel and var size:
+                errors.Add(path, $"compiles to about {size} RE2 instructions; Envoy refuses a regex above {Re2ProgramSize.EnvoyErrorLevel} " +
+                    "(re2.max_program_size.error_level) and with it the whole route table: shorten it or split it over several routes");
+                break;
         }
     }
 
