@@ -93,11 +93,13 @@ public sealed record BackendResources(IReadOnlyList<XdsResource> Clusters, IRead
 /// </summary>
 public sealed class BackendResourceCache
 {
-    private readonly Dictionary<string, BackendResources> _byBackend = new(StringComparer.Ordinal);
+    private readonly Dictionary<FleetId, BackendResources> _byBackend = [];
 
+    /// <summary>Keyed by mesh and name: one attempt may publish fleets of several meshes that each have a service of that name.</summary>
     internal BackendResources GetOrAdd(BackendInputs backend, Func<BackendInputs, BackendResources> compile)
     {
-        if (!_byBackend.TryGetValue(backend.Name, out var resources)) _byBackend[backend.Name] = resources = compile(backend);
+        var key = backend.Definition!.Fleet;
+        if (!_byBackend.TryGetValue(key, out var resources)) _byBackend[key] = resources = compile(backend);
         return resources;
     }
 }

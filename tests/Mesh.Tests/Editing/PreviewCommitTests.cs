@@ -43,4 +43,18 @@ public class PreviewCommitTests
         Assert.Equal(other.Version, (await store.Store.Snapshots.GetHeadAsync(web, CancellationToken.None))!.Version);
         Assert.Contains("api.internal", System.Text.Encoding.UTF8.GetString(outcome.Snapshot![XdsType.Routes].Find(ResourceNames.OutboundRoutes)!.Json.Span));
     }
+
+    [Fact]
+    public async Task Fleets_of_two_meshes_published_together_each_get_their_own_meshs_backend()
+    {
+        using var store = new TempStore();
+        await store.Store.Desired.PutServicesAsync([Service("web", "api"), Service("api")], CancellationToken.None);
+        await store.Store.Desired.PutServicesAsync([Service("web", "api") with { Mesh = "other" }, Service("api") with { Mesh = "other", Protocol = ServiceProtocol.Grpc, Port = 9090 }], CancellationToken.None);
+
+        var outcomes = await store.Publisher.PublishAsync([new FleetId("m", "web"), new FleetId("other", "web")], CancellationToken.None);
+        string Cluster(string mesh) => System.Text.Encoding.UTF8.GetString(
+            outcomes.Single(o => o.Fleet.Mesh == mesh).Snapshot![XdsType.Clusters].Find(ResourceNames.OutboundCluster("api"))!.Json.Span);
+        Assert.DoesNotContain("http2_protocol_options", Cluster("m"), StringComparison.Ordinal);
+        Assert.Contains("http2_protocol_options", Cluster("other"), StringComparison.Ordinal);
+    }
 }
