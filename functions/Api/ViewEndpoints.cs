@@ -115,9 +115,10 @@ public static partial class ViewEndpoints
             return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
                 "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
         var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+        var meshSettings = settings.ForMesh(state.Settings);
         var fragment = platform == "ecs"
-            ? SidecarFragments.Ecs(definition, address, settings, image ?? SidecarFragments.DefaultImage)
-            : SidecarFragments.Eks(definition, address, settings, image ?? SidecarFragments.DefaultImage);
+            ? SidecarFragments.Ecs(definition, address, meshSettings, image ?? SidecarFragments.DefaultImage)
+            : SidecarFragments.Eks(definition, address, meshSettings, image ?? SidecarFragments.DefaultImage);
         return TypedResults.Bytes(fragment, "application/json");
     }
 

@@ -14,6 +14,7 @@ public static class FleetCompiler
     {
         var service = inputs.Service;
         var egress = inputs.Settings.Egress;
+        settings = settings.ForMesh(inputs.Settings);
         var problems = new List<string>();
         var warnings = new List<string>();
         using var json = new EnvoyJson();

@@ -1,3 +1,5 @@
+using Mesh.Core.Model;
+
 namespace Mesh.Core.Compile;
 
 /// <summary>Control-plane settings that every compiled snapshot carries.</summary>
@@ -28,6 +30,11 @@ public sealed record XdsSettings
     public string TrustDomain { get; init; } = "mesh.local";
     /// <summary>Polls are unauthenticated: at most this many proxies of one fleet are tracked for convergence.</summary>
     public int MaxTrackedProxiesPerFleet { get; init; } = 5000;
+
+    /// <summary>These settings with what a mesh sets for itself: its certificate files.</summary>
+    public XdsSettings ForMesh(MeshSettings mesh) => mesh.Certificates is { } files
+        ? this with { Tls = Tls with { CertificateChain = files.CertificateChain, PrivateKey = files.PrivateKey, TrustedCa = files.TrustedCa } }
+        : this;
 }
 
 public sealed record MeshTlsFiles

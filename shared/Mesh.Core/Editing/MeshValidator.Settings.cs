@@ -29,6 +29,25 @@ public static partial class MeshValidator
         }
     }
 
+    /// <summary>
+    /// Absolute paths of plain characters (the sidecar writes them into a shell command and Envoy's SDS files), all in
+    /// the certificate chain's directory: the one directory Envoy watches for a rotation.
+    /// </summary>
+    private static void ValidateCertificates(CertificateFiles files, Errors errors)
+    {
+        var directory = Directory(files.CertificateChain);
+        foreach (var (path, value) in new[] { ("certificateChain", files.CertificateChain), ("privateKey", files.PrivateKey), ("trustedCa", files.TrustedCa) })
+        {
+            if (!CertificatePath().IsMatch(value)) errors.Add($"$.certificates.{path}", "must be an absolute path of letters, digits and . _ - / (at most 256 characters)");
+            else if (Directory(value) != directory) errors.Add($"$.certificates.{path}", $"must be in {directory}, the certificate chain's directory, which Envoy watches for rotations");
+        }
+
+        static string Directory(string path) => path.LastIndexOf('/') is > 0 and var slash ? path[..slash] : "/";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^/[A-Za-z0-9._/-]{1,255}$")]
+    private static partial System.Text.RegularExpressions.Regex CertificatePath();
+
     private static string ReservedPortRule(XdsSettings settings) =>
         $"is reserved for the sidecar (admin {settings.AdminPort}, inbound {settings.InboundPort}, outbound {settings.OutboundPort}); the app cannot listen on it";
 
@@ -77,6 +96,7 @@ public static partial class MeshValidator
                     errors.Add($"{at}.cidrs[{c}]", "must be an address range such as 10.20.0.0/16, with no bits set after the prefix");
             }
         }
+        if (mesh.Settings.Certificates is { } files) ValidateCertificates(files, errors);
         return errors.List;
 
         // A range with bits set after its prefix is a typo more often than a range: refuse it rather than mask it.

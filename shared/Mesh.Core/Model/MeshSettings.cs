@@ -33,10 +33,23 @@ public sealed record EgressSettings
     public ImmutableArray<ExternalService> ExternalServices { get; init => field = value.IsDefault ? [] : value; } = [];
 }
 
+/// <summary>
+/// Where a mesh's proxies find their certificate, key and CA bundle (PEM files in one directory, which Envoy watches
+/// so that a rotated certificate is used without a restart).
+/// </summary>
+public sealed record CertificateFiles
+{
+    public string CertificateChain { get; init => field = value ?? ""; } = "";
+    public string PrivateKey { get; init => field = value ?? ""; } = "";
+    public string TrustedCa { get; init => field = value ?? ""; } = "";
+}
+
 /// <summary>Settings of a whole mesh, compiled into every fleet of it.</summary>
 public sealed record MeshSettings
 {
     public EgressSettings Egress { get; init => field = value ?? new(); } = new();
+    /// <summary>Null: the control plane's defaults (Xds:Tls).</summary>
+    public CertificateFiles? Certificates { get; init; }
 
     public static readonly MeshSettings Default = new();
 }

@@ -132,6 +132,27 @@ public class RotatingCertificateTests
         Assert.Contains("/etc/mesh/tls/cert.pem", System.Text.Encoding.UTF8.GetString(Mesh.Core.Compile.SdsSecrets.Certificate(settings)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_mesh_that_names_its_own_certificate_files_gets_them_watched_and_written_by_its_sidecars()
+    {
+        var mesh = new MeshSettings { Certificates = new CertificateFiles { CertificateChain = "/run/spire/svid.pem", PrivateKey = "/run/spire/key.pem", TrustedCa = "/run/spire/bundle.pem" } };
+        var api = new ServiceDefinition { Mesh = "tls", Name = "api", Port = 8080, Policy = new ServicePolicy { Mtls = MtlsMode.Strict } };
+        var front = new ServiceDefinition { Mesh = "tls", Name = "front", Port = 8080, Backends = ["api"] };
+        Assert.Empty(MeshValidator.Validate(new MeshState("tls", [api, front], settings: mesh)));
+        var settings = new Mesh.Core.Compile.XdsSettings();
+        var compiled = Assert.IsType<Mesh.Core.Compile.Compiled>(Mesh.Core.Compile.FleetCompiler.Compile(
+            new Mesh.Core.Compile.FleetInputs(front, [new Mesh.Core.Compile.BackendInputs("api", api, [])]) { Settings = mesh }, settings));
+        var watched = compiled.Snapshot.Sets.SelectMany(s => s.Resources).Select(r => JsonNode.Parse(r.Json.Span)!).SelectMany(Descendants).OfType<JsonObject>()
+            .Where(o => o.ContainsKey("watched_directory")).Select(o => (string?)o["watched_directory"]!["path"]).ToList();
+        Assert.NotEmpty(watched);
+        Assert.All(watched, path => Assert.Equal("/run/spire", path));
+
+        var fragment = System.Text.Encoding.UTF8.GetString(Mesh.Core.Compile.SidecarFragments.Ecs(front, new Mesh.Core.Compile.ControlPlaneAddress("cp.example.com", 443, true),
+            settings.ForMesh(mesh), Mesh.Core.Compile.SidecarFragments.DefaultImage));
+        Assert.Contains("/run/spire/svid.pem", fragment, StringComparison.Ordinal);
+        Assert.DoesNotContain("/etc/mesh/tls/cert.pem", fragment, StringComparison.Ordinal);
+    }
+
     private static IEnumerable<JsonNode> Descendants(JsonNode node) => node switch
     {
         JsonObject o => o.Select(p => p.Value).OfType<JsonNode>().SelectMany(Descendants).Prepend(node),

@@ -37,6 +37,8 @@ public class PolicyApiTests
         { "external host of the mesh", "settings", """{"egress": {"externalServices": [{"name": "x", "hosts": ["checkout-api"], "ports": [80]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].hosts[0]" },
         { "external host twice", "settings", """{"egress": {"externalServices": [{"name": "a", "hosts": ["x.example"], "ports": [443]}, {"name": "b", "hosts": ["X.example"], "ports": [443]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[1].hosts[0]" },
         { "external port of the sidecar", "settings", """{"egress": {"externalServices": [{"name": "a", "hosts": ["x.example"], "ports": [15001]}]}}""", HttpStatusCode.UnprocessableEntity, "$.egress.externalServices[0].ports[0]" },
+        { "certificate path that breaks out of its quotes", "settings", """{"certificates": {"certificateChain": "/certs/a'; rm -rf /.pem", "privateKey": "/certs/k.pem", "trustedCa": "/certs/ca.pem"}}""", HttpStatusCode.UnprocessableEntity, "$.certificates.certificateChain" },
+        { "ca outside the watched directory", "settings", """{"certificates": {"certificateChain": "/certs/a.pem", "privateKey": "/certs/k.pem", "trustedCa": "/etc/ca.pem"}}""", HttpStatusCode.UnprocessableEntity, "$.certificates.trustedCa" },
         { "further port on the main one", "services/checkout-api", """{"port": 8080, "additionalPorts": [{"port": 8080}]}""", HttpStatusCode.UnprocessableEntity, "$.additionalPorts[0].port" },
         { "allowed callers without STRICT", "services/checkout-api/policy", """{"mtls": "PERMISSIVE", "allowedCallers": ["storefront"]}""", HttpStatusCode.UnprocessableEntity, "$.allowedCallers" },
     };
