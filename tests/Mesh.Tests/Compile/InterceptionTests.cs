@@ -226,6 +226,16 @@ public class InterceptionTests
         }
     }
 
+    /// <summary>The reviewed fleet of this feature: a caller under DROP_ALL with external services, of a TCP backend and a backend with further ports.</summary>
+    [Fact]
+    public async Task The_egress_fleet_compiles_to_its_reviewed_golden_snapshot()
+    {
+        var snapshot = Compile(Front, DropAll, Api, OrdersDb, Reports);
+        var root = new JsonObject { ["fleet"] = snapshot.Fleet.ToString(), ["version"] = snapshot.Version };
+        foreach (var set in snapshot.Sets) root[set.Type.PathName()] = new JsonArray([.. set.Resources.Select(r => JsonNode.Parse(r.Json.Span))]);
+        await Golden.AssertMatchesAsync(Path.Combine(Repo.GoldenDirectory, "egress-front.json"), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
     [Fact]
     public void Both_listeners_restore_the_original_destination_first()
     {
