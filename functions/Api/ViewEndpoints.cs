@@ -98,7 +98,7 @@ public static partial class ViewEndpoints
                 "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
         var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
         var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
-        var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings);
+        var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings.ForMesh(state.Settings));
         return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(bootstrap), "application/yaml") : TypedResults.Bytes(bootstrap, "application/json");
     }
 

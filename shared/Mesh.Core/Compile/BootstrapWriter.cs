@@ -68,6 +68,7 @@ public static class BootstrapWriter
             w.WriteStartObject("admin");
             EnvoyJson.SocketAddress(w, "127.0.0.1", settings.AdminPort);
             w.WriteEndObject();
+            ObservabilityResources.Stats(w, fleet, settings.Stats);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

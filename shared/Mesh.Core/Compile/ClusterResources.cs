@@ -7,18 +7,19 @@ namespace Mesh.Core.Compile;
 internal static class ClusterResources
 {
     /// <summary>One port of the local application, reached on loopback: a static cluster with its one endpoint inline.</summary>
-    public static XdsResource Inbound(EnvoyJson json, ServicePort port, XdsSettings settings)
-    {
-        var name = ResourceNames.InboundCluster(port.Port);
-        return json.Resource(name, XdsTypes.ClusterUrl, w =>
+    public static XdsResource Inbound(EnvoyJson json, ServicePort port, XdsSettings settings) =>
+        Static(json, ResourceNames.InboundCluster(port.Port), "127.0.0.1", port.Port, port.Protocol, settings);
+
+    /// <summary>A static cluster of one address speaking <paramref name="protocol"/>.</summary>
+    public static XdsResource Static(EnvoyJson json, string name, string address, int port, ServiceProtocol protocol, XdsSettings settings) =>
+        json.Resource(name, XdsTypes.ClusterUrl, w =>
         {
             w.WriteString("name", name);
             w.WriteString("type", "STATIC");
             w.WriteString("connect_timeout", EnvoyJson.Duration(settings.ConnectTimeout));
-            EnvoyJson.SingleEndpointLoadAssignment(w, name, "127.0.0.1", port.Port);
-            UpstreamProtocol(w, port.Protocol);
+            EnvoyJson.SingleEndpointLoadAssignment(w, name, address, port);
+            UpstreamProtocol(w, protocol);
         });
-    }
 
     /// <summary>
     /// Where the app sent the connection: Envoy connects to its original destination (the address the interception

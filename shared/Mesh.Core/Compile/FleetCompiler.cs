@@ -15,13 +15,15 @@ public static class FleetCompiler
         var service = inputs.Service;
         var egress = inputs.Settings.Egress;
         settings = settings.ForMesh(inputs.Settings);
+        var observe = FleetObservability.Of(service, inputs.Settings.Observability);
         var problems = new List<string>();
         var warnings = new List<string>();
         using var json = new EnvoyJson();
         var clusters = service.Ports.Select(p => ClusterResources.Inbound(json, p, settings)).Append(ClusterResources.Passthrough(json, settings)).ToList();
         if (egress.Mode == EgressMode.DropAll) clusters.Add(ClusterResources.Blackhole(json, settings));
+        if (ObservabilityResources.Collector(json, observe, settings) is { } collector) clusters.Add(collector);
         var loadAssignments = new List<XdsResource>();
-        var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings) };
+        var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings, observe) };
         var backendPorts = new List<BackendPort>();
 
         foreach (var backend in inputs.Backends.DistinctBy(b => b.Name, StringComparer.Ordinal).OrderBy(b => b.Name, StringComparer.Ordinal))
@@ -36,12 +38,12 @@ public static class FleetCompiler
             loadAssignments.AddRange(compiled.LoadAssignments);
             warnings.AddRange(compiled.Warnings);
             backendPorts.AddRange(BackendPort.Of(definition));
-            if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition));
+            if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition, observe));
         }
         var chains = OutboundChains.Plan(backendPorts, egress, settings);
         problems.AddRange(chains.GroupBy(c => c.Key).Where(g => g.Count() > 1)
             .Select(g => $"two outbound filter chains match the same connections ({g.Key}): {string.Join(", ", g.Select(c => c.Cluster ?? "http"))}"));
-        listeners.Insert(1, ListenerResources.Outbound(json, chains, egress, settings));
+        listeners.Insert(1, ListenerResources.Outbound(json, chains, egress, settings, observe));
         var routes = RouteResources.Outbound(json, [.. backendPorts.Where(p => !p.IsTcp)], egress, problems);
         // The fleet's own endpoints, for the bootstrap's local cluster (zone-aware routing needs them).
         loadAssignments.Add(EndpointResources.LoadAssignment(json, ResourceNames.LocalCluster(service.Name), EndpointResources.Select(service, inputs.OwnEndpoints, [])));

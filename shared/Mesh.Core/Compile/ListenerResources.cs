@@ -17,7 +17,7 @@ internal static class ListenerResources
     /// inspector and accepts both, so callers can move to TLS before the service insists on it. Allowed callers
     /// are enforced by RBAC on the caller's certificate identity.
     /// </summary>
-    public static XdsResource Inbound(EnvoyJson json, ServiceDefinition service, XdsSettings settings)
+    public static XdsResource Inbound(EnvoyJson json, ServiceDefinition service, XdsSettings settings, FleetObservability observe)
     {
         var mtls = service.Policy.Mtls;
         var ports = service.Ports.ToList();
@@ -33,8 +33,8 @@ internal static class ListenerResources
             w.WriteStartArray("filter_chains");
             foreach (var port in ports)
             {
-                if (mtls != MtlsMode.Disabled) InboundChain(w, service, port, settings, tls: true, mtls == MtlsMode.Permissive ? "tls" : null);
-                if (mtls != MtlsMode.Strict) InboundChain(w, service, port, settings, tls: false, mtls == MtlsMode.Permissive ? "raw_buffer" : null);
+                if (mtls != MtlsMode.Disabled) InboundChain(w, service, port, settings, observe, tls: true, mtls == MtlsMode.Permissive ? "tls" : null);
+                if (mtls != MtlsMode.Strict) InboundChain(w, service, port, settings, observe, tls: false, mtls == MtlsMode.Permissive ? "raw_buffer" : null);
             }
             w.WriteEndArray();
         }, [.. ports.Select(p => new ResourceReference(XdsType.Clusters, ResourceNames.InboundCluster(p.Port)))], settings.InboundPort);
@@ -49,7 +49,7 @@ internal static class ListenerResources
         w.WriteEndObject();
     }
 
-    private static void InboundChain(Utf8JsonWriter w, ServiceDefinition service, ServicePort port, XdsSettings settings, bool tls, string? transportProtocol)
+    private static void InboundChain(Utf8JsonWriter w, ServiceDefinition service, ServicePort port, XdsSettings settings, FleetObservability observe, bool tls, string? transportProtocol)
     {
         var callers = tls ? service.Policy.AllowedCallers : [];
         var cluster = ResourceNames.InboundCluster(port.Port);
@@ -73,6 +73,7 @@ internal static class ListenerResources
             {
                 t.WriteString("stat_prefix", cluster);
                 t.WriteString("cluster", cluster);
+                ObservabilityResources.AccessLog(t, observe);
             });
         }
         else
@@ -81,6 +82,8 @@ internal static class ListenerResources
             {
                 h.WriteString("stat_prefix", cluster);
                 h.WriteString("codec_type", "AUTO");
+                ObservabilityResources.Tracing(h, observe);
+                ObservabilityResources.AccessLog(h, observe);
                 LocalRoutes(h, service, port, cluster);
                 h.WriteStartArray("http_filters");
                 if (!callers.IsEmpty)
@@ -177,7 +180,7 @@ internal static class ListenerResources
     /// edits never touch the listener), mesh TCP by port, and the rest by the mesh's egress. The TLS inspector runs
     /// only on ports whose chains need it, so a server-first protocol elsewhere is never held waiting for bytes.
     /// </summary>
-    public static XdsResource Outbound(EnvoyJson json, IReadOnlyList<OutboundChain> chains, EgressSettings egress, XdsSettings settings)
+    public static XdsResource Outbound(EnvoyJson json, IReadOnlyList<OutboundChain> chains, EgressSettings egress, XdsSettings settings, FleetObservability observe)
     {
         var inspected = OutboundChains.InspectedPorts(chains);
         var fallback = egress.Mode == EgressMode.AllowAll ? ResourceNames.Passthrough : ResourceNames.Blackhole;
@@ -205,15 +208,15 @@ internal static class ListenerResources
                 w.WriteStartObject();
                 ChainMatch(w, chain);
                 w.WriteStartArray("filters");
-                if (chain.Action == ChainAction.Http) OutboundHttp(w, chain, settings);
-                else TcpTo(w, chain.Cluster!);
+                if (chain.Action == ChainAction.Http) OutboundHttp(w, chain, settings, observe);
+                else TcpTo(w, chain.Cluster!, observe);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteStartObject("default_filter_chain");
             w.WriteStartArray("filters");
-            TcpTo(w, fallback);
+            TcpTo(w, fallback, observe);
             w.WriteEndArray();
             w.WriteEndObject();
         }, [.. references], settings.OutboundPort);
@@ -245,11 +248,13 @@ internal static class ListenerResources
         w.WriteEndObject();
     }
 
-    private static void OutboundHttp(Utf8JsonWriter w, OutboundChain chain, XdsSettings settings) =>
+    private static void OutboundHttp(Utf8JsonWriter w, OutboundChain chain, XdsSettings settings, FleetObservability observe) =>
         Filter(w, HttpConnectionManager, EnvoyJson.HttpConnectionManagerType, h =>
         {
             h.WriteString("stat_prefix", chain.Port == settings.OutboundPort ? ResourceNames.OutboundListener : $"outbound|{chain.Port}");
             h.WriteString("codec_type", "AUTO");
+            ObservabilityResources.Tracing(h, observe);
+            ObservabilityResources.AccessLog(h, observe);
             h.WriteStartObject("rds");
             h.WriteString("route_config_name", ResourceNames.OutboundRoutes);
             EnvoyJson.RestConfigSource(h, "config_source", settings);
@@ -257,11 +262,12 @@ internal static class ListenerResources
             EnvoyJson.RouterOnly(h);
         });
 
-    private static void TcpTo(Utf8JsonWriter w, string cluster) =>
+    private static void TcpTo(Utf8JsonWriter w, string cluster, FleetObservability observe) =>
         Filter(w, TcpProxy, EnvoyJson.TcpProxyType, t =>
         {
             t.WriteString("stat_prefix", cluster);
             t.WriteString("cluster", cluster);
+            ObservabilityResources.AccessLog(t, observe);
         });
 
     /// <summary>Disables a listener filter except on the given destination ports.</summary>
@@ -302,7 +308,7 @@ internal static class ListenerResources
     /// An app without interception reaches a TCP backend on loopback at the backend's port (with interception the
     /// outbound listener matches the connection by its original destination instead).
     /// </summary>
-    public static XdsResource OutboundTcp(EnvoyJson json, ServiceDefinition backend)
+    public static XdsResource OutboundTcp(EnvoyJson json, ServiceDefinition backend, FleetObservability observe)
     {
         var name = ResourceNames.OutboundTcpListener(backend.Name);
         var cluster = ResourceNames.OutboundCluster(backend.Name);
@@ -315,6 +321,7 @@ internal static class ListenerResources
             {
                 t.WriteString("stat_prefix", name);
                 t.WriteString("cluster", cluster);
+                ObservabilityResources.AccessLog(t, observe);
             });
         }, [new ResourceReference(XdsType.Clusters, cluster)], backend.Port);
     }

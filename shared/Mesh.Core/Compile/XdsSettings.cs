@@ -31,10 +31,15 @@ public sealed record XdsSettings
     /// <summary>Polls are unauthenticated: at most this many proxies of one fleet are tracked for convergence.</summary>
     public int MaxTrackedProxiesPerFleet { get; init; } = 5000;
 
-    /// <summary>These settings with what a mesh sets for itself: its certificate files.</summary>
-    public XdsSettings ForMesh(MeshSettings mesh) => mesh.Certificates is { } files
-        ? this with { Tls = Tls with { CertificateChain = files.CertificateChain, PrivateKey = files.PrivateKey, TrustedCa = files.TrustedCa } }
-        : this;
+    /// <summary>The bootstrap's stats tags and sink (a mesh setting).</summary>
+    public StatsSettings Stats { get; init; } = new();
+
+    /// <summary>These settings with what a mesh sets for itself: its certificate files and its stats.</summary>
+    public XdsSettings ForMesh(MeshSettings mesh) => this with
+    {
+        Tls = mesh.Certificates is { } files ? Tls with { CertificateChain = files.CertificateChain, PrivateKey = files.PrivateKey, TrustedCa = files.TrustedCa } : Tls,
+        Stats = mesh.Observability.Stats,
+    };
 }
 
 public sealed record MeshTlsFiles

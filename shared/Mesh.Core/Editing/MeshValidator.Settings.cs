@@ -45,6 +45,25 @@ public static partial class MeshValidator
         static string Directory(string path) => path.LastIndexOf('/') is > 0 and var slash ? path[..slash] : "/";
     }
 
+    private static void ValidateObservability(ObservabilitySettings observability, Errors errors)
+    {
+        if (!Enum.IsDefined(observability.AccessLog)) errors.Add("$.observability.accessLog", "must be OFF, TEXT or JSON");
+        if (!Enum.IsDefined(observability.Tracing.Provider)) errors.Add("$.observability.tracing.provider", "must be NONE, XRAY or OPENTELEMETRY");
+        if (observability.Tracing.SamplingPercent is not (>= 0 and <= 100)) errors.Add("$.observability.tracing.samplingPercent", "must be between 0 and 100");
+        if (observability.Tracing.Address is { } tracing && !IsEndpoint(tracing))
+            errors.Add("$.observability.tracing.address", "must be ip:port, such as 127.0.0.1:2000 for the X-Ray daemon or 127.0.0.1:4317 for an OTLP collector");
+        if (observability.Stats.StatsdAddress is { } statsd && !IsEndpoint(statsd))
+            errors.Add("$.observability.stats.statsdAddress", "must be ip:port, such as 127.0.0.1:8125 for the CloudWatch agent");
+
+        static bool IsEndpoint(string value) => IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port > 0 && value.Contains(':', StringComparison.Ordinal);
+    }
+
+    private static void ValidateObservabilityOverride(ObservabilityOverride own, Errors errors)
+    {
+        if (own.AccessLog is { } format && !Enum.IsDefined(format)) errors.Add("$.observability.accessLog", "must be OFF, TEXT or JSON");
+        if (own.TracingSamplingPercent is { } percent && percent is not (>= 0 and <= 100)) errors.Add("$.observability.tracingSamplingPercent", "must be between 0 and 100");
+    }
+
     [System.Text.RegularExpressions.GeneratedRegex("^/[A-Za-z0-9._/-]{1,255}$")]
     private static partial System.Text.RegularExpressions.Regex CertificatePath();
 
@@ -97,6 +116,7 @@ public static partial class MeshValidator
             }
         }
         if (mesh.Settings.Certificates is { } files) ValidateCertificates(files, errors);
+        ValidateObservability(mesh.Settings.Observability, errors);
         return errors.List;
 
         // A range with bits set after its prefix is a typo more often than a range: refuse it rather than mask it.

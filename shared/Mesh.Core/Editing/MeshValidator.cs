@@ -254,6 +254,7 @@ public static partial class MeshValidator
         }
         if (policy.AllowedCallers.Length > 0 && policy.Mtls != MtlsMode.Strict)
             errors.Add("$.allowedCallers", "callers are identified by their certificates, so this needs mtls STRICT");
+        if (policy.Observability is { } own) ValidateObservabilityOverride(own, errors);
         return errors.List;
 
         void CheckLimit(int? value, string path)

@@ -50,6 +50,7 @@ public sealed record MeshSettings
     public EgressSettings Egress { get; init => field = value ?? new(); } = new();
     /// <summary>Null: the control plane's defaults (Xds:Tls).</summary>
     public CertificateFiles? Certificates { get; init; }
+    public ObservabilitySettings Observability { get; init => field = value ?? new(); } = new();
 
     public static readonly MeshSettings Default = new();
 }

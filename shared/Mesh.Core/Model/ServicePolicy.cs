@@ -38,6 +38,9 @@ public sealed record ServicePolicy
     /// <summary>How callers spread requests over this service's zones; unset: zone-aware with Envoy's safeguards.</summary>
     public ZoneAwareRouting? ZoneAware { get; init; }
 
+    /// <summary>This service's sidecars' access log and trace sampling where they differ from the mesh's.</summary>
+    public ObservabilityOverride? Observability { get; init; }
+
     /// <summary>What a route to this service uses as its timeout when it sets none.</summary>
     public int DefaultTimeoutMs(ServiceProtocol protocol) => RequestTimeoutMs ?? (protocol == ServiceProtocol.Grpc ? 0 : 15_000);
 }
