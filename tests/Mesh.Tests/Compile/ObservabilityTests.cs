@@ -5,6 +5,8 @@ using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Snapshots;
 
+using Mesh.Tests.Support;
+
 namespace Mesh.Tests.Compile;
 
 /// <summary>Access logs, tracing and stats: each option compiles to resources Envoy accepts, present where configured and absent where not.</summary>
@@ -33,7 +35,7 @@ public class ObservabilityTests
     private static (List<JsonObject> Http, List<JsonObject> Tcp) Filters(IReadOnlyList<JsonNode> resources)
     {
         var configs = resources.Where(r => ((string?)r["@type"])!.EndsWith(".Listener", StringComparison.Ordinal))
-            .SelectMany(Descendants).OfType<JsonObject>().Where(o => o.ContainsKey("@type")).ToList();
+            .SelectMany(JsonTree.Descendants).OfType<JsonObject>().Where(o => o.ContainsKey("@type")).ToList();
         return ([.. configs.Where(c => ((string)c["@type"]!).EndsWith("HttpConnectionManager", StringComparison.Ordinal))],
             [.. configs.Where(c => ((string)c["@type"]!).EndsWith("TcpProxy", StringComparison.Ordinal))]);
     }
@@ -152,10 +154,4 @@ public class ObservabilityTests
         Assert.Equal(("settings", path), (error.Resource, error.Path));
     }
 
-    private static IEnumerable<JsonNode> Descendants(JsonNode node) => node switch
-    {
-        JsonObject o => o.Select(p => p.Value).OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
-        JsonArray a => a.OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
-        _ => [node],
-    };
 }

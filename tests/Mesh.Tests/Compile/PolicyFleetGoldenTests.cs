@@ -111,7 +111,7 @@ public class RotatingCertificateTests
         var contexts = 0;
         foreach (var resource in outcomes.SelectMany(o => o.Snapshot!.Sets).SelectMany(s => s.Resources))
         {
-            foreach (var context in Descendants(JsonNode.Parse(resource.Json.Span)!).OfType<JsonObject>().Where(o => o.ContainsKey("common_tls_context")))
+            foreach (var context in JsonTree.Descendants(JsonNode.Parse(resource.Json.Span)!).OfType<JsonObject>().Where(o => o.ContainsKey("common_tls_context")))
             {
                 contexts++;
                 var common = context["common_tls_context"]!.AsObject();
@@ -142,7 +142,7 @@ public class RotatingCertificateTests
         var settings = new Mesh.Core.Compile.XdsSettings();
         var compiled = Assert.IsType<Mesh.Core.Compile.Compiled>(Mesh.Core.Compile.FleetCompiler.Compile(
             new Mesh.Core.Compile.FleetInputs(front, [new Mesh.Core.Compile.BackendInputs("api", api, [])]) { Settings = mesh }, settings));
-        var watched = compiled.Snapshot.Sets.SelectMany(s => s.Resources).Select(r => JsonNode.Parse(r.Json.Span)!).SelectMany(Descendants).OfType<JsonObject>()
+        var watched = compiled.Snapshot.Sets.SelectMany(s => s.Resources).Select(r => JsonNode.Parse(r.Json.Span)!).SelectMany(JsonTree.Descendants).OfType<JsonObject>()
             .Where(o => o.ContainsKey("watched_directory")).Select(o => (string?)o["watched_directory"]!["path"]).ToList();
         Assert.NotEmpty(watched);
         Assert.All(watched, path => Assert.Equal("/run/spire", path));
@@ -153,10 +153,4 @@ public class RotatingCertificateTests
         Assert.DoesNotContain("/etc/mesh/tls/cert.pem", fragment, StringComparison.Ordinal);
     }
 
-    private static IEnumerable<JsonNode> Descendants(JsonNode node) => node switch
-    {
-        JsonObject o => o.Select(p => p.Value).OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
-        JsonArray a => a.OfType<JsonNode>().SelectMany(Descendants).Prepend(node),
-        _ => [node],
-    };
 }

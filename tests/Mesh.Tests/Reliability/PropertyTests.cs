@@ -52,7 +52,7 @@ public class PropertyTests(Xunit.Abstractions.ITestOutputHelper output)
         (from index in Gen.Choose(0, 1000) from replacement in Json(2) from mode in Gen.Choose(0, 2) select (Item1: index, Item2: replacement, Item3: mode)).Select(t =>
         {
             var root = JsonNode.Parse(valid)!;
-            var nodes = Descendants(root).ToList();
+            var nodes = JsonTree.Descendants(root).ToList();
             var target = nodes[t.Item1 % nodes.Count];
             if (target.Parent is JsonObject parent)
             {
@@ -70,21 +70,6 @@ public class PropertyTests(Xunit.Abstractions.ITestOutputHelper output)
             }
             return root.ToJsonString();
         });
-
-    private static IEnumerable<JsonNode> Descendants(JsonNode node)
-    {
-        yield return node;
-        var children = node switch
-        {
-            JsonObject o => o.Select(p => p.Value),
-            JsonArray a => a.AsEnumerable(),
-            _ => [],
-        };
-        foreach (var child in children.OfType<JsonNode>())
-        {
-            foreach (var d in Descendants(child)) yield return d;
-        }
-    }
 
     private static JsonNode? Clone(JsonNode? node) => node?.DeepClone();
 
