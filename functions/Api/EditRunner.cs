@@ -2,6 +2,7 @@ using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Hosting;
+using Mesh.Hosting.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using EditResponse = Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<Mesh.Api.EditResult>, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
 
@@ -11,23 +12,26 @@ namespace Mesh.Api;
 public sealed record EditResult(bool DryRun, ChangeView? Change, IReadOnlyList<FleetPlan> Plan);
 
 /// <summary>Runs an edit or a rollback through the core's edit use case for an HTTP request, and maps its outcome to a response.</summary>
-public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
+public sealed class EditRunner(MeshEdits edits, MetricsSink metricsSink, TimeProvider clock, ILogger<EditRunner> log)
 {
     public async Task<EditResponse> RunAsync(HttpContext http, string mesh, Func<MeshState?, EditDecision> decide, Func<MeshState?, string?> tagAfter, bool created,
         CancellationToken ct)
     {
+        var started = clock.GetUtcNow();
         if (Request(http, mesh) is not { } request) return DryRunProblem(http);
-        return Respond(http, await edits.EditAsync(request, decide, ct), tagAfter, created);
+        return Respond(http, await edits.EditAsync(request, decide, ct), tagAfter, created, started);
     }
 
     public async Task<EditResponse> RollbackAsync(HttpContext http, string mesh, string changeId, CancellationToken ct)
     {
+        var started = clock.GetUtcNow();
         if (Request(http, mesh) is not { } request) return DryRunProblem(http);
-        return Respond(http, await edits.RollbackAsync(request, changeId, ct), _ => null, created: false);
+        return Respond(http, await edits.RollbackAsync(request, changeId, ct), _ => null, created: false, started);
     }
 
-    private EditResponse Respond(HttpContext http, EditReport report, Func<MeshState?, string?> tagAfter, bool created)
+    private EditResponse Respond(HttpContext http, EditReport report, Func<MeshState?, string?> tagAfter, bool created, DateTimeOffset started)
     {
+        Measure(http, report, started);
         foreach (var failure in report.After.Failures)
             log.LogError("after change: {Step} of {Subject} failed: {Reason}", failure.Step, LogText.Safe(failure.Subject), LogText.Safe(failure.Reason));
         switch (report.Outcome)
@@ -55,6 +59,26 @@ public sealed class EditRunner(MeshEdits edits, ILogger<EditRunner> log)
             default:
                 throw new InvalidOperationException("unknown edit outcome");
         }
+    }
+
+    /// <summary>One metrics document per applied or refused edit (a dry run or a no-op has none).</summary>
+    private void Measure(HttpContext http, EditReport report, DateTimeOffset started)
+    {
+        var metrics = LambdaContext.Metrics("api", http);
+        switch (report.Outcome)
+        {
+            case EditApplied applied:
+                metrics.Count(PipelineMetrics.EditsApplied);
+                PipelineMetrics.Published(metrics, applied.Outcomes);
+                PipelineMetrics.Latency(metrics, clock.GetUtcNow() - started);
+                log.LogInformation("change {ChangeId} by {Actor} to mesh {Mesh} ({Operation}): {Fleets} fleets published",
+                    applied.Change.Id, LogText.Safe(applied.Change.Actor), applied.Change.Mesh, LogText.Safe(applied.Change.Operation), applied.Outcomes.Count);
+                break;
+            case EditRefused or EditInvalid:
+                metrics.Count(PipelineMetrics.EditsRefused);
+                break;
+        }
+        metricsSink.Write(metrics);
     }
 
     private static EditRequest? Request(HttpContext http, string mesh) =>

@@ -3,6 +3,7 @@ using Mesh.Contracts.Sqs;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Publishing;
 using Mesh.Hosting;
+using Mesh.Hosting.Metrics;
 
 namespace Mesh.Ingest;
 
@@ -11,12 +12,14 @@ namespace Mesh.Ingest;
 /// logged), hand the observations to the core's ingest use case, log each decision, and report the messages that
 /// failed as batch item failures, which SQS delivers again.
 /// </summary>
-public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, ILogger<BatchProcessor> log)
+public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, TimeProvider clock, ILogger<BatchProcessor> log)
 {
-    public async Task<SqsBatchResponse> ProcessAsync(SqsEvent batch, CancellationToken cancellationToken)
+    public async Task<SqsBatchResponse> ProcessAsync(SqsEvent batch, InvocationMetrics metrics, CancellationToken cancellationToken)
     {
         var failed = new List<string>();
         var items = new List<IngestItem>();
+        var times = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var refused = 0;
         foreach (var message in batch.Records ?? [])
         {
             if (string.IsNullOrEmpty(message?.MessageId))
@@ -31,6 +34,7 @@ public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, IL
                     log.LogWarning("event {MessageId} refused {EventId} {DetailType}: {Reason}",
                         messageId, LogText.Safe(malformed.Context?.EventId), LogText.Safe(malformed.Context?.DetailType), LogText.Safe(malformed.Reason));
                     failed.Add(message.MessageId);
+                    refused++;
                     break;
                 case AcknowledgedEvent acknowledged:
                     log.LogInformation("event {MessageId} acknowledged {DetailType} {Resource}: {Reason}",
@@ -38,10 +42,19 @@ public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, IL
                     break;
                 case EndpointEvent endpointEvent:
                     items.Add(new IngestItem(message.MessageId, endpointEvent.Observation));
+                    if (endpointEvent.Context.Time is { } time) times[message.MessageId] = time;
                     break;
             }
         }
-        if (items.Count > 0) failed.AddRange(Log(await ingest.IngestAsync(items, cancellationToken)).FailedMessages);
+        var report = items.Count > 0 ? Log(await ingest.IngestAsync(items, cancellationToken)) : null;
+        if (report is not null) failed.AddRange(report.FailedMessages);
+        PipelineMetrics.Ingested(metrics, report, refused);
+        // Applied events whose fleets were all published: their time to committed snapshots.
+        var now = clock.GetUtcNow();
+        foreach (var applied in report?.Items.Where(i => i.Verdict == Core.Endpoints.LedgerVerdict.Applied && !report.FailedMessages.Contains(i.Item.MessageId)) ?? [])
+        {
+            if (times.TryGetValue(applied.Item.MessageId, out var time)) PipelineMetrics.Latency(metrics, now - time);
+        }
         return new SqsBatchResponse([.. failed.Distinct(StringComparer.Ordinal).Select(id => new BatchItemFailure(id))]);
     }
 

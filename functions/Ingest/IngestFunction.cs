@@ -3,7 +3,9 @@ using Mesh.Contracts;
 using Mesh.Contracts.Events;
 using Mesh.Contracts.Sqs;
 using Mesh.Core.Pipeline;
+using Mesh.Core.Serving;
 using Mesh.Hosting;
+using Mesh.Hosting.Metrics;
 
 namespace Mesh.Ingest;
 
@@ -50,9 +52,10 @@ public static class IngestFunction
             ? new SqsMessage(id.GetString(), record.TryGetProperty("body", out var body) ? body.ValueKind == JsonValueKind.String ? body.GetString() : body.GetRawText() : null)
             : new SqsMessage(null, null);
 
-    private static async Task<IResult> HandleEventsAsync(HttpRequest request, BatchProcessor processor, Reconciler reconciler, ILogger<BatchProcessor> log,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> HandleEventsAsync(HttpRequest request, BatchProcessor processor, Reconciler reconciler, ConvergenceQueries convergence,
+        MetricsSink metricsSink, TimeProvider clock, ILogger<BatchProcessor> log, CancellationToken cancellationToken)
     {
+        var metrics = LambdaContext.Metrics("ingest", request.HttpContext);
         if (request.ContentLength > MaxBodyBytes)
             return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an event may be at most {MaxBodyBytes} bytes");
         JsonDocument document;
@@ -72,13 +75,19 @@ public static class IngestFunction
         {
             if (ScheduledEvent.Is(document.RootElement))
             {
-                ReconcileLog.Write(log, await reconciler.ReconcileAsync(cancellationToken));
+                var reconciled = await reconciler.ReconcileAsync(cancellationToken);
+                ReconcileLog.Write(log, reconciled);
+                PipelineMetrics.Published(metrics, [.. reconciled.SelectMany(m => m.Outcomes)]);
+                PipelineMetrics.Converging(metrics, await convergence.SummarizeAsync(reconciled.Select(m => m.Mesh), clock.GetUtcNow(), cancellationToken));
+                metricsSink.Write(metrics);
                 return TypedResults.Ok();
             }
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("Records", out var records) || records.ValueKind != JsonValueKind.Array)
                 return Problems.Status(StatusCodes.Status400BadRequest, "Not an SQS event", "the body has no Records array");
             var batch = new SqsEvent([.. records.EnumerateArray().Select(Record)]);
-            return TypedResults.Json(await processor.ProcessAsync(batch, cancellationToken), ContractsJson.Default.SqsBatchResponse);
+            var response = await processor.ProcessAsync(batch, metrics, cancellationToken);
+            metricsSink.Write(metrics);
+            return TypedResults.Json(response, ContractsJson.Default.SqsBatchResponse);
         }
     }
 }

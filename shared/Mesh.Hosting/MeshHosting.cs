@@ -21,6 +21,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+using Mesh.Hosting.Metrics;
+
 namespace Mesh.Hosting;
 
 /// <summary>What every function needs, read from configuration (appsettings, environment, command line).</summary>
@@ -47,6 +49,8 @@ public static class MeshHosting
         services.AddSingleton(store.Proxies);
         services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds")));
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new MetricsSink(MetricsOutput(configuration["Metrics:File"]), configuration["Metrics:Namespace"] ?? "MeshPipeline",
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => GuardedRetry.Default(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SnapshotCache>();
         services.AddSingleton<ProxyTracker>();
@@ -66,6 +70,11 @@ public static class MeshHosting
         services.AddProblemDetails();
         return services;
     }
+
+    /// <summary>EMF lines go to stdout (where Lambda hands them to CloudWatch Logs), or to Metrics:File, appended.</summary>
+    private static TextWriter MetricsOutput(string? file) =>
+        file is { Length: > 0 } ? TextWriter.Synchronized(new StreamWriter(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)))
+            : Console.Out;
 
     /// <summary>
     /// Cloud Map (CloudMap:NamespaceId) and EventBridge (Events:BusName, Events:Source) when configured; each is off
@@ -110,6 +119,18 @@ public static class MeshHosting
         // Behind API Gateway the Lambda Web Adapter (on loopback, a known proxy) passes X-Forwarded-Proto: https,
         // so URLs the API writes (a bootstrap's control plane address) are the ones callers used.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
+        // Every log line of a Lambda invocation carries its request id (the JSON logs include scopes).
+        var requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Request");
+        app.Use(async (context, next) =>
+        {
+            if (LambdaContext.RequestId(context) is not { } requestId)
+            {
+                await next(context);
+                return;
+            }
+            using (requestLog.BeginScope(new Dictionary<string, object> { ["requestId"] = requestId }))
+                await next(context);
+        });
         app.UseExceptionHandler();
         app.MapGet("/healthz", () => Results.Text("ok"));
         return app;
@@ -121,7 +142,7 @@ public static class MeshHosting
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Logging.ClearProviders();
         if (builder.Configuration["AWS_LAMBDA_FUNCTION_NAME"] is not null)
-            builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+            builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         else
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

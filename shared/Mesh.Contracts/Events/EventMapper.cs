@@ -21,7 +21,7 @@ public sealed class EventMapper(EcsTaskMapper ecs, EksSliceMapper eks)
         }
         if (envelope is null || envelope.DetailType is null)
             return new MalformedEvent("body is not an EventBridge event: no detail-type", null);
-        var context = new EventContext(envelope.Id, envelope.DetailType, envelope.Resources is [var first, ..] ? first : null);
+        var context = new EventContext(envelope.Id, envelope.DetailType, envelope.Resources is [var first, ..] ? first : null, envelope.Time);
         if (envelope.Detail.ValueKind != JsonValueKind.Object)
             return new MalformedEvent("event has no detail object", context);
         try

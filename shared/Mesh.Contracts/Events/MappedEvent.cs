@@ -4,7 +4,8 @@ using Mesh.Core.Model;
 namespace Mesh.Contracts.Events;
 
 /// <summary>What an event is, for logs: its id, type and the resource it is about.</summary>
-public sealed record EventContext(string? EventId, string? DetailType, string? Resource);
+/// <param name="Time">When the event happened, as EventBridge stamped it: where publish latency counts from.</param>
+public sealed record EventContext(string? EventId, string? DetailType, string? Resource, DateTimeOffset? Time = null);
 
 public abstract record MappedEvent;
 

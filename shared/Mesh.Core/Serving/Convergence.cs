@@ -39,6 +39,9 @@ public sealed record FleetConvergence(string Fleet, string? Version, string? Hea
 
 public sealed record ChangeConvergence(string Change, IReadOnlyList<FleetConvergence> Fleets);
 
+/// <summary>Across fleets: live proxies, those behind their fleet's current version, those rejecting it, and how long the longest-waiting head has waited for its proxies.</summary>
+public sealed record ConvergenceSummary(int Proxies, int Behind, int Rejecting, TimeSpan Lag);
+
 /// <summary>Convergence of a change (each fleet it published to) and of a fleet (against its current snapshot).</summary>
 public sealed class ConvergenceQueries(SnapshotCache snapshots, ISnapshotStore store, ProxyTracker proxies)
 {
@@ -53,6 +56,23 @@ public sealed class ConvergenceQueries(SnapshotCache snapshots, ISnapshotStore s
             fleets.Add(new FleetConvergence(published.Fleet, published.Version, head?.Version, target is null ? null : await proxies.CountAsync(target, cancellationToken)));
         }
         return new ChangeConvergence(change.Id, fleets);
+    }
+
+    /// <summary>Every fleet of the meshes against its current snapshot; lag counts from a head's commit while any proxy is behind or rejecting it.</summary>
+    public async Task<ConvergenceSummary> SummarizeAsync(IEnumerable<string> meshes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (proxyCount, behind, rejecting, lag) = (0, 0, 0, TimeSpan.Zero);
+        foreach (var mesh in meshes)
+        {
+            foreach (var head in await store.ListHeadsAsync(mesh, cancellationToken))
+            {
+                if (await snapshots.GetCurrentAsync(head.Fleet, cancellationToken) is not { } current) continue;
+                var counts = await proxies.CountAsync(current, cancellationToken);
+                (proxyCount, behind, rejecting) = (proxyCount + counts.Proxies, behind + counts.Behind, rejecting + counts.Rejected.Count);
+                if (counts.Behind + counts.Rejected.Count > 0 && now - head.CommittedAt > lag) lag = now - head.CommittedAt;
+            }
+        }
+        return new ConvergenceSummary(proxyCount, behind, rejecting, lag);
     }
 
     /// <summary>Null when the fleet has no compiled configuration.</summary>

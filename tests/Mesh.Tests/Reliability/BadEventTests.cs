@@ -66,7 +66,7 @@ public class BadEventTests
         var good = SampleEvents.Bodies(Repo.Samples).First(b => b.Sample.StartsWith("02-", StringComparison.Ordinal)).Body;
 
         var processor = Story.Processor(store, Repo.Samples);
-        var response = await processor.ProcessAsync(new SqsEvent([new SqsMessage("good", good), new SqsMessage("bad", body)]), CancellationToken.None);
+        var response = await processor.ProcessAsync(new SqsEvent([new SqsMessage("good", good), new SqsMessage("bad", body)]), new Mesh.Hosting.Metrics.InvocationMetrics("ingest"), CancellationToken.None);
 
         Assert.Equal(["bad"], response.BatchItemFailures.Select(f => f.ItemIdentifier));
         var checkout = WorkloadKey.Ecs("payments-prod", "checkout-api");

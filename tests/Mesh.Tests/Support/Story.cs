@@ -18,7 +18,7 @@ public static class Story
     }
 
     public static BatchProcessor Processor(TempStore store, SampleFile samples) =>
-        new(SampleEvents.Mapper(samples), store.Ingest, NullLogger<BatchProcessor>.Instance);
+        new(SampleEvents.Mapper(samples), store.Ingest, TimeProvider.System, NullLogger<BatchProcessor>.Instance);
 
     /// <summary>Feeds the bodies in batches; with <paramref name="redeliveries"/>, failed messages come back as SQS would send them again.</summary>
     public static async Task<SqsBatchResponse> FeedAsync(TempStore store, SampleFile samples, IEnumerable<string> bodies, int batchSize = 1, int redeliveries = 0)
@@ -29,7 +29,7 @@ public static class Story
         {
             var failures = new List<BatchItemFailure>();
             foreach (var batch in pending.Chunk(batchSize))
-                failures.AddRange((await processor.ProcessAsync(new SqsEvent(batch), CancellationToken.None)).BatchItemFailures);
+                failures.AddRange((await processor.ProcessAsync(new SqsEvent(batch), new Mesh.Hosting.Metrics.InvocationMetrics("ingest"), CancellationToken.None)).BatchItemFailures);
             if (failures.Count == 0 || delivery == redeliveries) return new SqsBatchResponse(failures);
             var failed = failures.Select(f => f.ItemIdentifier).ToHashSet();
             pending = [.. pending.Where(m => failed.Contains(m.MessageId!))];
