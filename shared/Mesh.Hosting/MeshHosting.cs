@@ -21,7 +21,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+using Mesh.Core.Telemetry;
 using Mesh.Hosting.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Mesh.Hosting;
 
@@ -67,6 +70,13 @@ public static class MeshHosting
         if (ConfiguredFlag(configuration["Reconcile:AtStartup"]) ?? configuration["AWS_LAMBDA_FUNCTION_NAME"] is null)
             services.AddHostedService<ReconcileAtStartup>();
         services.AddAwsIntegrations(configuration);
+        // The pipeline's spans go to an OTLP collector when one is named (the ADOT Lambda layer's, or any collector).
+        if (configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
+        {
+            services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? "mesh-pipeline"))
+                .WithTracing(tracing => tracing.AddSource(PipelineTracing.SourceName).AddOtlpExporter());
+        }
         services.AddProblemDetails();
         return services;
     }

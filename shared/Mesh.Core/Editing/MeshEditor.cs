@@ -5,6 +5,7 @@ using Mesh.Core.Publishing;
 using Mesh.Core.Resilience;
 using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Editing;
 
@@ -48,6 +49,9 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
     public Task<EditOutcome> EditAsync(EditRequest request, Func<MeshState?, EditDecision> decide, CancellationToken cancellationToken) =>
         retry.RunAsync($"mesh '{request.Mesh}'", async _ =>
         {
+            using var span = PipelineTracing.Start(PipelineTracing.Edit);
+            span?.SetTag("mesh.mesh", request.Mesh);
+            span?.SetTag("mesh.operation", request.Operation);
             var current = await desired.GetMeshAsync(request.Mesh, cancellationToken);
             return decide(current) switch
             {
@@ -72,6 +76,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
 
         if (proposal.Mesh is { } proposed)
         {
+            using var validate = PipelineTracing.Start(PipelineTracing.Validate);
             var exceeded = EditLimits.Exceeded(proposed, changes.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
             if (exceeded.Count > 0) return new EditInvalid(exceeded);
             var errors = MeshValidator.NewErrors(current, proposed, settings);
@@ -113,7 +118,10 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
             Services = [.. changes],
             Settings = settingsChange,
         };
-        if (!await desired.TryApplyAsync(change, cancellationToken)) return null;
+        using (PipelineTracing.Start(PipelineTracing.Store))
+        {
+            if (!await desired.TryApplyAsync(change, cancellationToken)) return null;
+        }
 
         var outcomes = await publisher.CommitAsync(previews, cancellationToken);
         var published = outcomes.Select(o => new PublishedVersion(o.Fleet.ToString(), o.Status.ToString(), o.Version, o.PreviousVersion)).ToList();

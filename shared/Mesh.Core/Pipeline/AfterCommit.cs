@@ -2,6 +2,7 @@ using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Publishing;
 using Mesh.Core.Serving;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Pipeline;
 
@@ -36,6 +37,7 @@ public sealed class AfterCommit(SnapshotCache snapshots, TimeProvider clock, ICo
 
     public async Task<AfterCommitReport> RunAsync(IReadOnlyList<PublishOutcome> outcomes, string cause, RegistryWork work, CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.AfterCommit);
         var failures = new List<StepFailure>();
         foreach (var outcome in outcomes)
         {
@@ -43,6 +45,7 @@ public sealed class AfterCommit(SnapshotCache snapshots, TimeProvider clock, ICo
         }
         if (announcements is not null)
         {
+            using var announce = PipelineTracing.Start(PipelineTracing.Announce);
             try
             {
                 var events = new List<ConfigPublished>();
@@ -61,6 +64,7 @@ public sealed class AfterCommit(SnapshotCache snapshots, TimeProvider clock, ICo
         var registered = new List<RegistrySyncResult>();
         if (registry is not null)
         {
+            using var register = PipelineTracing.Start(PipelineTracing.Register);
             foreach (var workload in work.Workloads.Distinct())
                 await TryAsync(workload.Value, () => registry.SyncWorkloadAsync(workload, cancellationToken), registered, failures);
             foreach (var (service, definition) in work.Services)

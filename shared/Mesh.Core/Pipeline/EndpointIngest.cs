@@ -1,6 +1,7 @@
 using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Publishing;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Pipeline;
 
@@ -24,6 +25,8 @@ public sealed class EndpointIngest(EndpointRecorder recorder, FleetPublisher pub
 {
     public async Task<IngestReport> IngestAsync(IReadOnlyList<IngestItem> items, CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.Ingest);
+        span?.SetTag("mesh.events", items.Count);
         var results = new List<IngestItemResult>();
         foreach (var item in items)
         {

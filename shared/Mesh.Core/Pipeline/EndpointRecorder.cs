@@ -2,6 +2,7 @@ using Mesh.Core.Endpoints;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Resilience;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Pipeline;
 
@@ -19,6 +20,9 @@ public sealed class EndpointRecorder(IEndpointStore store, GuardedRetry retry)
 {
     public async Task<RecordOutcome> RecordAsync(SourceObservation observation, CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.Record);
+        span?.SetTag("mesh.source", observation.SourceId);
+        span?.SetTag("mesh.version", observation.Version);
         if (ObservationRules.Problem(observation) is { } problem) throw new InvalidObservationException(problem);
         var outcome = await RecordOneAsync(observation, cancellationToken);
         if (!observation.CanMove || outcome.AffectedWorkloads.Count == 0) return outcome;

@@ -1,6 +1,7 @@
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Publishing;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Pipeline;
 
@@ -22,6 +23,7 @@ public sealed class Reconciler(IDesiredStateStore desired, FleetPublisher publis
 {
     public async Task<IReadOnlyList<MeshReconciled>> ReconcileAsync(CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.Reconcile);
         var results = new List<MeshReconciled>();
         foreach (var mesh in await desired.ListMeshesAsync(cancellationToken))
         {

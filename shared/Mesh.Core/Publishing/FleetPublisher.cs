@@ -3,6 +3,7 @@ using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Resilience;
 using Mesh.Core.Snapshots;
+using Mesh.Core.Telemetry;
 
 namespace Mesh.Core.Publishing;
 
@@ -67,6 +68,8 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         var outcomes = new List<PublishOutcome>();
         var pending = fleets.Distinct().ToList();
         if (pending.Count == 0) return outcomes;
+        using var span = PipelineTracing.Start(PipelineTracing.Publish);
+        span?.SetTag("mesh.fleets", pending.Count);
         await retry.RunAsync($"fleets {string.Join(", ", pending)}", async _ =>
         {
             var heads = new Dictionary<FleetId, SnapshotHead?>();
@@ -97,7 +100,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         for (var i = 0; i < fleets.Count; i++)
         {
             var fleetInputs = await inputs.ReadAsync(fleets[i], cancellationToken);
-            previews.Add(new FleetPreview(fleets[i], heads[i], mesh.Stamp, fleetInputs is null ? null : FleetCompiler.Compile(fleetInputs, settings, inputs.Backends)));
+            previews.Add(new FleetPreview(fleets[i], heads[i], mesh.Stamp, fleetInputs is null ? null : Compile(fleets[i], fleetInputs, inputs.Backends)));
         }
         return previews;
     }
@@ -108,6 +111,8 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     /// </summary>
     public async Task<IReadOnlyList<PublishOutcome>> CommitAsync(IReadOnlyList<FleetPreview> previews, CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.Commit);
+        span?.SetTag("mesh.fleets", previews.Count);
         var outcomes = new List<PublishOutcome>();
         var stale = new List<FleetId>();
         foreach (var preview in previews)
@@ -130,7 +135,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     {
         var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
         if (fleetInputs is null) return new PublishOutcome(fleet, PublishStatus.NoSuchFleet, null, head?.Version, []);
-        switch (FleetCompiler.Compile(fleetInputs, settings, inputs.Backends))
+        switch (Compile(fleet, fleetInputs, inputs.Backends))
         {
             case Refused refused:
                 return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
@@ -143,9 +148,18 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         }
     }
 
+    private CompileResult Compile(FleetId fleet, FleetInputs fleetInputs, BackendResourceCache backends)
+    {
+        using var span = PipelineTracing.Start(PipelineTracing.Compile);
+        span?.SetTag("mesh.fleet", fleet.ToString());
+        return FleetCompiler.Compile(fleetInputs, settings, backends);
+    }
+
     /// <summary>Null when another writer moved the head first.</summary>
     private async Task<PublishOutcome?> TryCommitAsync(Compiled compiled, SnapshotHead? head, MeshStamp compiledFrom, CancellationToken cancellationToken)
     {
+        using var span = PipelineTracing.Start(PipelineTracing.Commit);
+        span?.SetTag("mesh.fleet", compiled.Snapshot.Fleet.ToString());
         var snapshot = compiled.Snapshot;
         if (!await snapshots.TryCommitAsync(snapshot, head?.Sequence ?? 0, compiledFrom, clock.GetUtcNow(), cancellationToken)) return null;
         var status = snapshot.Version == head?.Version ? PublishStatus.Unchanged : PublishStatus.Published;

@@ -12,7 +12,7 @@ public partial class CoreLayerTests
 {
     private static readonly Dictionary<string, int> Layers = new()
     {
-        ["Model"] = 0, ["Resilience"] = 0,
+        ["Model"] = 0, ["Resilience"] = 0, ["Telemetry"] = 0,
         ["Ports"] = 1, ["Endpoints"] = 1, ["Snapshots"] = 1,
         ["Compile"] = 2,
         ["Publishing"] = 3, ["Serving"] = 3,
