@@ -98,6 +98,12 @@ public class TemplateTests
             {
                 var actions = statement!["Action"] is JsonArray list ? list.Select(a => (string)a!) : [(string)statement["Action"]!];
                 Assert.All(actions, a => Assert.DoesNotContain("*", a));
+                // X-Ray has no resource-level permissions: the one "*" allowed, for its two write actions only.
+                if ((string?)statement["Sid"] == "XRayTraces")
+                {
+                    Assert.Equal(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], actions.Order());
+                    continue;
+                }
                 var resources = statement["Resource"] is JsonArray many ? [.. many] : new[] { statement["Resource"] };
                 foreach (var target in resources)
                 {
@@ -242,5 +248,55 @@ public class TemplateTests
         // (The document is the local host's: /events belongs to Ingest, which Lambda invokes from SQS, and /healthz to the adapter.)
         foreach (var path in openApi.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).Where(p => p is not "/healthz" and not "/events"))
             Assert.Contains(routes, r => r.Path.EndsWith("{proxy+}", StringComparison.Ordinal) ? path.StartsWith(r.Path[..^"{proxy+}".Length], StringComparison.Ordinal) : path == r.Path);
+    }
+
+    [Fact]
+    public void Both_functions_trace_with_xray_and_name_the_metrics_namespace_the_alarms_read()
+    {
+        Assert.Equal("FunctionTracing", (string?)Globals["Tracing"]!["Ref"]);
+        Assert.Equal("Active", (string?)Template["Parameters"]!["FunctionTracing"]!["Default"]);
+        Assert.Equal("MetricsNamespace", (string?)Globals["Environment"]!["Variables"]!["Metrics__Namespace"]!["Ref"]);
+    }
+
+    public static TheoryData<string, string, string> Alarms() => new()
+    {
+        { "PublishFailuresAlarm", "PublishFailuresThreshold", Mesh.Hosting.Metrics.PipelineMetrics.PublishFailures },
+        { "RejectingProxiesAlarm", "RejectingProxiesThreshold", Mesh.Hosting.Metrics.PipelineMetrics.ProxiesRejecting },
+        { "ConvergenceLagAlarm", "ConvergenceLagThresholdSeconds", Mesh.Hosting.Metrics.PipelineMetrics.ConvergenceLag },
+        { "IngestErrorsAlarm", "IngestErrorsThreshold", "Errors" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Alarms))]
+    public void Each_alarm_reads_a_metric_the_functions_emit_with_its_threshold_a_parameter_and_notifies_the_topic(string alarm, string threshold, string metric)
+    {
+        var properties = Resources[alarm]!["Properties"]!.AsObject();
+        Assert.Equal(threshold, (string?)properties["Threshold"]!["Ref"]);
+        Assert.True(Template["Parameters"]!.AsObject().ContainsKey(threshold));
+        Assert.Equal("HasAlarmTopic", (string?)properties["AlarmActions"]!["Fn::If"]![0]);
+        var metrics = properties["Metrics"]?.AsArray().Select(m => m!["MetricStat"]?["Metric"]).OfType<JsonNode>().ToList() ?? [properties];
+        Assert.Contains(metrics, m => (string?)m["MetricName"] == metric);
+        foreach (var read in metrics.Where(m => m["Namespace"] is JsonObject ns && (string?)ns["Ref"] == "MetricsNamespace"))
+        {
+            // The functions' documents carry one dimension, service; the alarms read the ingest function's.
+            Assert.Equal("service=ingest", string.Join(",", read["Dimensions"]!.AsArray().Select(d => $"{d!["Name"]}={d["Value"]}")));
+            Assert.Contains((string)read["MetricName"]!, typeof(Mesh.Hosting.Metrics.PipelineMetrics).GetFields().Select(f => (string?)f.GetRawConstantValue()));
+        }
+    }
+
+    [Fact]
+    public void The_dashboard_is_json_and_charts_only_metrics_the_functions_emit()
+    {
+        var body = (string)Resources["Dashboard"]!["Properties"]!["DashboardBody"]!["Fn::Sub"]!;
+        var substituted = Regex.Replace(body, @"\$\{[^}]+\}", "x");
+        var widgets = JsonNode.Parse(substituted)!["widgets"]!.AsArray();
+        Assert.True(widgets.Count >= 5);
+        var emitted = typeof(Mesh.Hosting.Metrics.PipelineMetrics).GetFields().Select(f => (string?)f.GetRawConstantValue()).ToHashSet();
+        foreach (var line in widgets.SelectMany(w => w!["properties"]!["metrics"]!.AsArray()).Select(l => l!.AsArray()))
+        {
+            if ((string?)line[0] is "x" or "." && line.Count > 1 && (string?)line[1] is { } name && name != "." && name != "...") Assert.Contains(name, emitted);
+        }
+        Assert.All(CloudFormationYaml.References(Resources["Dashboard"]!["Properties"]!["DashboardBody"]).Where(r => !PseudoParameters.Contains(r)),
+            r => Assert.True(Resources.ContainsKey(r.Split('.')[0]) || Template["Parameters"]!.AsObject().ContainsKey(r), r));
     }
 }
