@@ -14,6 +14,9 @@ namespace Mesh.Ingest;
 /// </summary>
 public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, TimeProvider clock, ILogger<BatchProcessor> log)
 {
+    /// <summary>An older event is a redrive from the dead-letter queue or a replay: its age is not the pipeline's latency.</summary>
+    public static readonly TimeSpan MaxLatencyAge = TimeSpan.FromMinutes(15);
+
     public async Task<SqsBatchResponse> ProcessAsync(SqsEvent batch, InvocationMetrics metrics, CancellationToken cancellationToken)
     {
         var failed = new List<string>();
@@ -53,7 +56,7 @@ public sealed class BatchProcessor(EventMapper mapper, EndpointIngest ingest, Ti
         var now = clock.GetUtcNow();
         foreach (var applied in report?.Items.Where(i => i.Verdict == Core.Endpoints.LedgerVerdict.Applied && !report.FailedMessages.Contains(i.Item.MessageId)) ?? [])
         {
-            if (times.TryGetValue(applied.Item.MessageId, out var time)) PipelineMetrics.Latency(metrics, now - time);
+            if (times.TryGetValue(applied.Item.MessageId, out var time) && now - time <= MaxLatencyAge) PipelineMetrics.Latency(metrics, now - time);
         }
         return new SqsBatchResponse([.. failed.Distinct(StringComparer.Ordinal).Select(id => new BatchItemFailure(id))]);
     }
