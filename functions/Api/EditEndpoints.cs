@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mesh.Contracts.State;
 using Mesh.Core.Editing;
 using Mesh.Core.Model;
@@ -18,11 +19,16 @@ public static class EditEndpoints
 
     public static IEndpointRouteBuilder MapEdits(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/v1/schemas/mesh-spec.json", () => TypedResults.Text(MeshSpecSchema.Text, "application/schema+json"))
+            .WithTags("policy").WithSummary("JSON Schema of the declarative mesh document, for editors and CI checks");
         var meshes = app.MapGroup("/v1/meshes").WithTags("policy").ProducesProblem(StatusCodes.Status404NotFound);
         meshes.MapGet("/{mesh}", GetMesh).Produces<MeshView>().WithSummary("A mesh: its revision (ETag) and services");
         meshes.MapPut("/{mesh}", PutMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Create a mesh (idempotent)").Produces<EditResult>(StatusCodes.Status201Created);
         meshes.MapDelete("/{mesh}", DeleteMesh).RequireAuthorization(Auth.OperatorPolicy).WithSummary("Delete an empty mesh (If-Match required)")
             .Produces<EditResult>().ProducesProblem(StatusCodes.Status409Conflict);
+        meshes.MapGet("/{mesh}/spec", GetSpec).Produces<MeshSpec>().WithSummary("The whole mesh as one declarative document (?format=yaml); ETag: the mesh's revision");
+        meshes.MapPut("/{mesh}/spec", PutSpec).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<MeshSpec>(["application/json", "application/yaml"], "Make the mesh exactly this document (JSON or YAML), as one change; services it leaves out are deleted (If-Match: the mesh's ETag, when it exists)");
         meshes.MapGet("/{mesh}/settings", GetSettings).Produces<MeshSettings>().WithSummary("The mesh's settings: egress (ETag in the response)");
         meshes.MapPut("/{mesh}/settings", PutSettings).RequireAuthorization(Auth.OperatorPolicy)
             .WithEditMetadata<MeshSettings>("Replace the mesh's settings, compiled into every fleet (If-Match required)");
@@ -61,6 +67,53 @@ public static class EditEndpoints
                 return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
             return new Propose(null, [], MeshLifecycle.Deleted);
         }, _ => null, created: false, ct);
+
+    private static async Task<Results<FileContentHttpResult, ContentHttpResult, ProblemHttpResult>> GetSpec(string mesh, string? format, HttpContext http, IDesiredStateStore desired,
+        CancellationToken ct)
+    {
+        if (format is not (null or "json" or "yaml"))
+            return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("spec", "$.format", "must be json or yaml")]);
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+        http.Response.Headers.ETag = ResourceTags.Mesh(state);
+        var json = JsonSerializer.SerializeToUtf8Bytes(MeshSpec.Of(state), StateJson.Default.MeshSpec);
+        return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(json), "application/yaml") : TypedResults.Bytes(json, "application/json");
+    }
+
+    /// <summary>
+    /// The whole mesh at once: every service of the document created or replaced, every other one deleted, the
+    /// settings replaced, all in one change (one record, one rollback), or nothing when any of it is refused.
+    /// </summary>
+    private static async Task<EditResponse> PutSpec(string mesh, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.MeshSpec, "spec", ct, RequestBodies.MaxSpecBytes, yaml: true);
+        if (body.Problem is not null) return body.Problem;
+        var spec = body.Value!;
+        var errors = SpecErrors(mesh, spec);
+        if (errors.Count > 0) return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", errors);
+        return await runner.RunAsync(http, mesh, current =>
+        {
+            if (Precondition(http, $"mesh '{mesh}'", current is null ? null : ResourceTags.Mesh(current)) is { } refused) return refused;
+            var proposed = spec.ToState(mesh, current);
+            var touched = (current?.Services.Keys ?? []).Concat(proposed.Services.Keys).Distinct(StringComparer.Ordinal).ToList();
+            return new Propose(proposed, touched, current is null ? MeshLifecycle.Created : MeshLifecycle.Edited);
+        }, s => s is null ? null : ResourceTags.Mesh(s), created: true, ct);
+    }
+
+    /// <summary>What the document must say of itself before the mesh is judged: its mesh, and each service once, by name.</summary>
+    private static List<FieldError> SpecErrors(string mesh, MeshSpec spec)
+    {
+        var errors = new List<FieldError>();
+        if (spec.Mesh.Length > 0 && spec.Mesh != mesh) errors.Add(new FieldError("spec", "$.mesh", $"is '{spec.Mesh}' but the URL names mesh '{mesh}'"));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < spec.Services.Length; i++)
+        {
+            var service = spec.Services[i].Service;
+            if (service.Name.Length == 0) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", "is required"));
+            else if (!seen.Add(service.Name)) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", $"service '{service.Name}' is in the document twice"));
+            if (service.Mesh.Length > 0 && service.Mesh != mesh) errors.Add(new FieldError("spec", $"$.services[{i}].service.mesh", $"is '{service.Mesh}' but the document is mesh '{mesh}'; leave it out"));
+        }
+        return errors;
+    }
 
     private static async Task<Results<JsonHttpResult<MeshSettings>, ProblemHttpResult>> GetSettings(string mesh, HttpContext http, IDesiredStateStore desired, CancellationToken ct)
     {
@@ -137,8 +190,11 @@ public static class EditEndpoints
 
     /// <summary>What every write documents: its body, its result, and the ways it can be refused.</summary>
     private static RouteHandlerBuilder WithEditMetadata<TBody>(this RouteHandlerBuilder builder, string summary) where TBody : notnull =>
+        builder.WithEditMetadata<TBody>(["application/json"], summary);
+
+    private static RouteHandlerBuilder WithEditMetadata<TBody>(this RouteHandlerBuilder builder, string[] mediaTypes, string summary) where TBody : notnull =>
         builder.WithSummary($"{summary}; ?dryRun=true returns the plan and stores nothing; X-Change-Reason is recorded")
-            .Accepts<TBody>("application/json")
+            .Accepts<TBody>(mediaTypes[0], mediaTypes[1..])
             .Produces<EditResult>()
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest)

@@ -18,6 +18,7 @@ namespace Mesh.Api;
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
 [JsonSerializable(typeof(MeshSettings))]
+[JsonSerializable(typeof(MeshSpec))]
 public sealed partial class EditJson : JsonSerializerContext;
 
 /// <summary>A body that parsed, or the problem that says why it did not.</summary>
@@ -28,29 +29,40 @@ public static class RequestBodies
     /// <summary>Far above any real service, route table or policy; a bigger body is a mistake or an attack.</summary>
     public const int MaxBytes = 256 * 1024;
 
-    public static async Task<Body<T>> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, string resource, CancellationToken cancellationToken) where T : class
+    /// <summary>A whole mesh's document: about 2 KB a service, so some 2,000 services.</summary>
+    public const int MaxSpecBytes = 4 * 1024 * 1024;
+
+    /// <param name="yaml">Also takes application/yaml, converted to JSON before the same checks.</param>
+    public static async Task<Body<T>> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, string resource, CancellationToken cancellationToken,
+        int maxBytes = MaxBytes, bool yaml = false) where T : class
     {
-        if (request.ContentType is not { } contentType || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-            return new(null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "send the resource as application/json"));
-        if (request.ContentLength > MaxBytes)
-            return new(null, TooLarge());
+        var contentType = request.ContentType ?? "";
+        var isYaml = yaml && (contentType.StartsWith("application/yaml", StringComparison.OrdinalIgnoreCase) || contentType.StartsWith("application/x-yaml", StringComparison.OrdinalIgnoreCase));
+        if (!isYaml && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            return new(null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", yaml ? "send the document as application/json or application/yaml" : "send the resource as application/json"));
+        if (request.ContentLength > maxBytes)
+            return new(null, TooLarge(maxBytes));
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > MaxBytes) return new(null, TooLarge());
+            if (buffer.Length + read > maxBytes) return new(null, TooLarge(maxBytes));
             buffer.Write(chunk, 0, read);
         }
         try
         {
-            var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            var json = isYaml ? YamlToJson.Convert(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) : buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
             if (StrictJson.FirstProblem(json, type) is { } problem)
                 return new(null, Problems.Invalid(StatusCodes.Status400BadRequest, "Malformed JSON", [new FieldError(resource, problem.Path, problem.Message)]));
             var value = JsonSerializer.Deserialize(json, type);
             return value is null
                 ? new(null, Problems.Invalid(StatusCodes.Status400BadRequest, "Malformed JSON", [new FieldError(resource, "$", "the body is null; send a JSON object")]))
                 : new(value, null);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            return new(null, Problems.Invalid(StatusCodes.Status400BadRequest, "Malformed YAML", [new FieldError(resource, "$", $"line {e.Start.Line}, column {e.Start.Column}: {e.Message}")]));
         }
         catch (JsonException e)
         {
@@ -59,6 +71,6 @@ public static class RequestBodies
         }
     }
 
-    private static ProblemHttpResult TooLarge() =>
-        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an edit body may be at most {MaxBytes} bytes");
+    private static ProblemHttpResult TooLarge(int maxBytes) =>
+        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Body too large", $"an edit body may be at most {maxBytes} bytes");
 }

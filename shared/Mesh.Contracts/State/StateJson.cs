@@ -15,5 +15,6 @@ namespace Mesh.Contracts.State;
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
 [JsonSerializable(typeof(MeshSettings))]
+[JsonSerializable(typeof(MeshSpec))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class StateJson : JsonSerializerContext;

@@ -74,6 +74,11 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
         var settingsChange = SettingsChange.Same(settingsBefore, settingsAfter) ? null : new SettingsChange(settingsBefore, settingsAfter);
         if (changes.Count == 0 && settingsChange is null && proposal.Lifecycle == MeshLifecycle.Edited && current is not null) return new EditUnchanged(current);
 
+        if (changes.Count > desired.MaxServicesPerChange)
+        {
+            return new EditInvalid([new FieldError("spec", "$.services",
+                $"changes {changes.Count} services; this store writes at most {desired.MaxServicesPerChange} in one change: apply it in steps")]);
+        }
         if (proposal.Mesh is { } proposed)
         {
             using var validate = PipelineTracing.Start(PipelineTracing.Validate);

@@ -36,6 +36,7 @@ public sealed record WorkloadSource
     /// <summary>For EKS slices with several ports: the port name that carries this service's traffic.</summary>
     public string? PortName { get; init; }
 
+    [JsonIgnore]
     public WorkloadKey Key => Platform == "eks"
         ? WorkloadKey.Eks(Cluster, Namespace ?? "default", Service)
         : WorkloadKey.Ecs(Cluster, Service);
@@ -70,6 +71,7 @@ public sealed record ServiceDefinition
     [JsonIgnore]
     public ServicePolicy Policy { get; init => field = value ?? new(); } = new();
 
+    [JsonIgnore]
     public FleetId Fleet => new(Mesh, Name);
 
     /// <summary>Every port the application listens on, its main port first.</summary>
