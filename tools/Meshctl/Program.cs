@@ -1,0 +1,4 @@
+using Mesh.Cli;
+using Spectre.Console;
+
+return await MeshctlApp.RunAsync(args, AnsiConsole.Console);
