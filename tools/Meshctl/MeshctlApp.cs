@@ -326,5 +326,9 @@ public static class PlanView
 
     private static string Name(JsonElement resource) => Markup.Escape($"{resource.GetProperty("type").GetString()} {resource.GetProperty("name").GetString()}");
 
-    private static string Value(JsonElement field, string name) => field.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "∅";
+    /// <summary>A field's value, shortened for the terminal (--output json has it whole).</summary>
+    private static string Value(JsonElement field, string name) =>
+        field.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()! is { Length: > 100 } text ? $"{text[..97]}…" : value.GetString()!
+            : "∅";
 }
