@@ -27,6 +27,8 @@ public static class MeshctlApp
             config.AddCommand<ChangesCommand>("changes").WithDescription("A mesh's changes, newest first");
             config.AddCommand<RollbackCommand>("rollback").WithDescription("Restore what a change replaced, as a new change");
             config.AddCommand<BootstrapCommand>("bootstrap").WithDescription("A fleet's Envoy bootstrap");
+            config.AddBranch("import", import => import.AddCommand<ImportAppMeshCommand>("appmesh")
+                .WithDescription("Translate an App Mesh mesh (aws appmesh describe-* JSON) into a mesh file and a migration report"));
             config.AddCommand<StatusCommand>("status").WithDescription("Per fleet and proxy: the version it runs, behind or rejecting, and why");
         });
         return await app.RunAsync(args);
@@ -331,4 +333,38 @@ public static class PlanView
         field.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()! is { Length: > 100 } text ? $"{text[..97]}…" : value.GetString()!
             : "∅";
+}
+
+public sealed class ImportSettings : GlobalSettings
+{
+    [CommandOption("--from <PATH>"), Description("A folder of describe-* JSON files, one per resource, or one file listing them")]
+    public string From { get; init; } = "";
+
+    [CommandOption("--out <FILE>"), Description("The mesh file to write (JSON)"), DefaultValue("mesh.json")]
+    public string Out { get; init; } = "mesh.json";
+
+    [CommandOption("--report <FILE>"), Description("The migration report to write (Markdown)"), DefaultValue("migration-report.md")]
+    public string Report { get; init; } = "migration-report.md";
+
+    public override ValidationResult Validate() =>
+        Directory.Exists(From) || File.Exists(From) ? base.Validate() : ValidationResult.Error($"--from: no folder or file {From}");
+}
+
+/// <summary>Works offline: reads the App Mesh export, writes the mesh file and the report; apply the file with meshctl apply.</summary>
+public sealed class ImportAppMeshCommand(IAnsiConsole console, Connector connector) : MeshCommand<ImportSettings>(console, connector)
+{
+    protected override Task<int> RunAsync(Connection api, ImportSettings settings, CancellationToken cancellationToken)
+    {
+        var result = AppMesh.AppMeshImporter.Import(AppMesh.AppMeshImporter.ReadResources(settings.From));
+        File.WriteAllText(settings.Out, JsonSerializer.Serialize(result.Spec, Mesh.Contracts.State.StateJson.Default.MeshSpec));
+        File.WriteAllText(settings.Report, AppMesh.MigrationReport.Markdown(result));
+        if (settings.Json)
+        {
+            WriteRaw(JsonSerializer.Serialize(new { mesh = result.Spec.Mesh, file = settings.Out, report = settings.Report, services = result.Spec.Services.Length, unsupported = result.Unsupported }));
+            return Task.FromResult(0);
+        }
+        Console.MarkupLine($"mesh [bold]{Markup.Escape(result.Spec.Mesh)}[/]: {result.Spec.Services.Length} services → {Markup.Escape(settings.Out)}; report → {Markup.Escape(settings.Report)}");
+        foreach (var line in result.Unsupported) Console.MarkupLine($"  [yellow]![/] {Markup.Escape(line)}");
+        return Task.FromResult(0);
+    }
 }

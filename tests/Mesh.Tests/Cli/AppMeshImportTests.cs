@@ -1,0 +1,103 @@
+using Envoy.Schema;
+using Mesh.Cli;
+using Mesh.Cli.AppMesh;
+using Mesh.Core.Compile;
+using Mesh.Core.Editing;
+using Mesh.Core.Model;
+using Mesh.Tests.Support;
+using Spectre.Console.Testing;
+
+namespace Mesh.Tests.Cli;
+
+/// <summary>The App Mesh importer on fixtures modelled on the aws-app-mesh-examples walkthroughs (written by us).</summary>
+public class AppMeshImportTests
+{
+    private static string Fixture(string name) => Path.Combine(Repo.Root, "tests", "Mesh.Tests", "AppMesh", name);
+
+    public static TheoryData<string> Fixtures() => ["colorapp", "grpc-tcp"];
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Every_imported_mesh_is_valid_and_compiles_into_fleets_envoy_accepts(string fixture)
+    {
+        var result = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture(fixture)));
+        var mesh = result.Spec.ToState(result.Spec.Mesh, null);
+        Assert.Empty(MeshValidator.Validate(mesh));
+        foreach (var service in mesh.Services.Values)
+        {
+            var inputs = new FleetInputs(service, [.. service.Backends.Select(b => new BackendInputs(b, mesh.Services[b], []))]) { Settings = mesh.Settings };
+            var snapshot = Assert.IsType<Compiled>(FleetCompiler.Compile(inputs, new XdsSettings())).Snapshot;
+            foreach (var resource in snapshot.Sets.SelectMany(s => s.Resources))
+                Assert.Empty(EnvoySchema.CheckResource(System.Text.Encoding.UTF8.GetString(resource.Json.Span)));
+        }
+        Assert.NotEmpty(result.Became);
+        Assert.NotEmpty(result.Sidecars);
+    }
+
+    [Fact]
+    public void The_colour_app_splits_over_its_tellers_as_subsets_with_the_canary_first_and_reports_what_it_cannot_take()
+    {
+        var result = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("colorapp")));
+        var services = result.Spec.Services.ToDictionary(s => s.Service.Name);
+        Assert.Equal(EgressMode.DropAll, result.Spec.Settings.Egress.Mode);
+        Assert.Equal(["colorteller-vr"], services["colorgateway-vn"].Service.Backends.ToArray());
+        Assert.Equal(30_000, services["colorgateway-vn"].Policy.RequestTimeoutMs);
+        var teller = services["colorteller-vr"];
+        Assert.Equal(["colorteller-blue-vn", "colorteller-red-vn", "colorteller-white-vn"], teller.Service.Subsets.Select(s => s.Name).Order());
+        Assert.Equal(["colorteller-canary", "colorteller-route"], teller.Routes.Select(r => r.Name));
+        Assert.Equal("color_header", teller.Routes[0].Match.Headers.Single().Name);
+        Assert.Equal([("colorteller-white-vn", 50), ("colorteller-blue-vn", 30), ("colorteller-red-vn", 20)], teller.Routes[1].Targets.Select(t => (t.Subset!, t.Weight)));
+        Assert.Equal(["5xx", "gateway-error", "connect-failure"], teller.Routes[1].Retry!.On.ToArray());
+        Assert.Equal(15_000, teller.Routes[1].TimeoutMs);
+        Assert.Contains("colorteller.appmesh-demo.local", teller.Service.Hostnames);
+
+        Assert.Contains(result.Unsupported, l => l.Contains("virtual gateway colorapp-gateway", StringComparison.Ordinal));
+        Assert.Contains(result.Unsupported, l => l.Contains("tcpecho.appmesh-demo.local", StringComparison.Ordinal));
+        Assert.Contains(result.Explicit, l => l.Contains("implicit 15 s per-request timeout", StringComparison.Ordinal));
+        Assert.Contains(result.Explicit, l => l.Contains("server-error: any 5xx", StringComparison.Ordinal));
+        Assert.Contains(result.Sidecars, l => l.Contains("mesh/appmesh-colorapp/virtualNode/colorteller-red-vn", StringComparison.Ordinal) && l.Contains("appmesh-colorapp/colorteller-red-vn", StringComparison.Ordinal));
+        var report = MigrationReport.Markdown(result);
+        Assert.Contains("## Not supported, or needing you", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_grpc_router_over_one_node_gives_that_node_its_routes_and_the_tcp_database_keeps_its_check()
+    {
+        var result = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("grpc-tcp")));
+        var services = result.Spec.Services.ToDictionary(s => s.Service.Name);
+        var orders = services["orders-v1"];
+        Assert.Equal((50051, ServiceProtocol.Grpc), (orders.Service.Port, orders.Service.Protocol));
+        Assert.Empty(orders.Service.AdditionalPorts);
+        Assert.Contains(result.Unsupported, l => l.Contains("port 9901", StringComparison.Ordinal));
+        Assert.Equal(MtlsMode.Strict, orders.Policy.Mtls);
+        Assert.Equal(0, orders.Policy.RequestTimeoutMs);
+        Assert.Equal(512, orders.Policy.ConnectionPool!.MaxRequests);
+        Assert.Equal((5, 10_000, 30_000, 50), (orders.Policy.OutlierDetection!.Consecutive5xx, orders.Policy.OutlierDetection.IntervalMs, orders.Policy.OutlierDetection.BaseEjectionMs, orders.Policy.OutlierDetection.MaxEjectionPercent));
+        Assert.Equal(["get-order", "all"], orders.Routes.Select(r => r.Name));
+        Assert.Equal("/orders.Orders/GetOrder", orders.Routes[0].Match.Prefix);
+        Assert.Equal(("x-tenant", "gold-"), (orders.Routes[0].Match.Headers[0].Name, orders.Routes[0].Match.Headers[0].Prefix));
+        Assert.Equal(["unavailable", "resource-exhausted"], orders.Routes[0].Retry!.On.ToArray());
+        Assert.Equal(5_000, orders.Routes[0].TimeoutMs);
+        Assert.Null(orders.Routes[1].TimeoutMs);
+        Assert.Equal(["orders-v1", "db"], services["client"].Service.Backends.ToArray());
+        Assert.Null(services["db"].Service.HealthCheck!.Path);
+        Assert.Equal(EgressMode.AllowAll, result.Spec.Settings.Egress.Mode);
+    }
+
+    [Fact]
+    public async Task Meshctl_imports_an_app_mesh_export_and_the_file_it_writes_applies_to_the_local_host()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("import-").FullName;
+        var (file, report) = (Path.Combine(directory, "mesh.json"), Path.Combine(directory, "report.md"));
+        var console = new TestConsole().Width(200);
+        Assert.Equal(0, await MeshctlApp.RunAsync(["import", "appmesh", "--from", Fixture("colorapp"), "--out", file, "--report", report], console));
+        Assert.Contains("# Migrating App Mesh mesh to `appmesh-colorapp`", await File.ReadAllTextAsync(report), StringComparison.Ordinal);
+
+        var apply = new TestConsole().Width(200);
+        var exit = await MeshctlApp.RunAsync(["apply", "-f", file, "--server", host.Http.BaseAddress!.ToString(), "--token", LocalHostFixture.Token("alice")], apply);
+        Assert.True(exit == 0, apply.Output);
+        var fleets = await LocalHostFixture.JsonAsync(await host.Http.GetAsync("/v1/meshes/appmesh-colorapp/fleets"));
+        Assert.Equal(5, fleets.GetArrayLength());
+    }
+}
