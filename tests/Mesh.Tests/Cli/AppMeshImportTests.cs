@@ -14,7 +14,7 @@ public class AppMeshImportTests
 {
     private static string Fixture(string name) => Path.Combine(Repo.Root, "tests", "Mesh.Tests", "AppMesh", name);
 
-    public static TheoryData<string> Fixtures() => ["colorapp", "grpc-tcp"];
+    public static TheoryData<string> Fixtures() => ["colorapp", "grpc-tcp", "retries", "ingress-gateway", "tls-acm", "mtls-file", "canary-http2", "http-headers"];
 
     [Theory]
     [MemberData(nameof(Fixtures))]
@@ -82,6 +82,29 @@ public class AppMeshImportTests
         Assert.Equal(["orders-v1", "db"], services["client"].Service.Backends.ToArray());
         Assert.Null(services["db"].Service.HealthCheck!.Path);
         Assert.Equal(EgressMode.AllowAll, result.Spec.Settings.Egress.Mode);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1 }, new[] { 100 })]
+    [InlineData(new[] { 1, 1, 1 }, new[] { 34, 33, 33 })]
+    [InlineData(new[] { 90, 10 }, new[] { 90, 10 })]
+    [InlineData(new[] { 2, 1 }, new[] { 67, 33 })]
+    public void Relative_weights_become_percentages_adding_up_to_100(int[] weights, int[] percents) =>
+        Assert.Equal(percents, AppMeshImporter.Percents(weights));
+
+    [Fact]
+    public void Acm_certificates_are_reported_and_tls_modes_carried_over()
+    {
+        var acm = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("tls-acm")));
+        Assert.Equal(MtlsMode.Strict, acm.Spec.Services.Single(s => s.Service.Name == "color").Policy.Mtls);
+        Assert.Contains(acm.Unsupported, l => l.Contains("tls.certificate.acm", StringComparison.Ordinal));
+        var files = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("mtls-file")));
+        Assert.Equal(MtlsMode.Permissive, files.Spec.Services.Single(s => s.Service.Name == "legacy").Policy.Mtls);
+        var retries = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("retries")));
+        var route = retries.Spec.Services.Single(s => s.Service.Name == "color").Routes.Single();
+        Assert.Equal((100, 20_000, 60_000, 4, 2_000), (route.Targets.Single().Weight, route.TimeoutMs!.Value, route.IdleTimeoutMs!.Value, route.Retry!.Attempts!.Value, route.Retry.PerTryTimeoutMs!.Value));
+        Assert.Equal(["5xx", "gateway-error", "refused-stream", "reset"], route.Retry.On.ToArray());
+        Assert.Contains(retries.Explicit, l => l.Contains("relative weights 1 became percentages 100", StringComparison.Ordinal));
     }
 
     [Fact]

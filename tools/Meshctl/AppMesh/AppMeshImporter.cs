@@ -286,6 +286,9 @@ public static partial class AppMeshImporter
             }
         }
         var targets = Targets(route).ToList();
+        var percents = Percents([.. targets.Select(t => t.Weight)]);
+        if (!targets.Select(t => t.Weight).SequenceEqual(percents))
+            made.Add($"route {name}: App Mesh's relative weights {string.Join("/", targets.Select(t => t.Weight))} became percentages {string.Join("/", percents)}");
         RetryPolicy? retry = null;
         if (body.TryGetProperty("retryPolicy", out var policy))
         {
@@ -317,11 +320,22 @@ public static partial class AppMeshImporter
         {
             Name = Label(name),
             Match = match,
-            Targets = [.. targets.Select(t => new WeightedTarget { Subset = subsetOf?.Invoke(t.Node), Weight = t.Weight })],
+            Targets = [.. targets.Select((t, i) => new WeightedTarget { Subset = subsetOf?.Invoke(t.Node), Weight = percents[i] })],
             Retry = retry,
             TimeoutMs = timeoutMs,
             IdleTimeoutMs = idleMs,
         };
+    }
+
+    /// <summary>Relative weights as percentages adding up to 100 (largest remainders get the rounding).</summary>
+    public static int[] Percents(IReadOnlyList<int> weights)
+    {
+        var total = weights.Sum();
+        if (total <= 0) return [.. weights];
+        var exact = weights.Select(w => 100.0 * w / total).ToArray();
+        var percents = exact.Select(e => (int)Math.Floor(e)).ToArray();
+        foreach (var i in Enumerable.Range(0, weights.Count).OrderByDescending(i => exact[i] - percents[i]).ThenBy(i => i).Take(100 - percents.Sum())) percents[i]++;
+        return percents;
     }
 
     private static HeaderMatch Header(JsonElement header)
