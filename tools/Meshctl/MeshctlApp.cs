@@ -298,6 +298,18 @@ public sealed class StatusCommand(IAnsiConsole console, Connector connector) : M
             rejections.AddRange(rejected.Select(r => $"{status.GetProperty("fleet").GetString()} {r.GetProperty("nodeId").GetString()}: rejected {r.GetProperty("rejectedVersion").GetString()} ({r.GetProperty("type").GetString()}), runs {r.GetProperty("runningVersion").GetString()}"));
         }
         Console.Write(table);
+        var proxies = new Table().AddColumns("fleet", "proxy", "state", "last poll");
+        foreach (var status in statuses)
+        {
+            if (!status.TryGetProperty("counts", out var counts) || counts.ValueKind != JsonValueKind.Object || !counts.TryGetProperty("nodes", out var nodes)) continue;
+            foreach (var node in nodes.EnumerateArray())
+            {
+                var state = node.GetProperty("state").GetString()!;
+                proxies.AddRow(Markup.Escape(status.GetProperty("fleet").GetString()!), Markup.Escape(node.GetProperty("nodeId").GetString()!),
+                    state switch { "current" => "[green]current[/]", "behind" => "[yellow]behind[/]", _ => "[red]rejecting[/]" }, Markup.Escape(node.GetProperty("lastPoll").GetString()!));
+            }
+        }
+        if (proxies.Rows.Count > 0) Console.Write(proxies);
         foreach (var rejection in rejections) Console.MarkupLine($"[red]✗[/] {Markup.Escape(rejection)}");
         return 0;
     }

@@ -5,7 +5,16 @@ using Mesh.Core.Snapshots;
 namespace Mesh.Core.Serving;
 
 /// <summary>How many of a fleet's live proxies run a given snapshot, which run another, and which rejected one.</summary>
-public sealed record ConvergenceCounts(string Version, int Proxies, int Current, int Behind, IReadOnlyList<RejectingProxy> Rejected);
+public sealed record ConvergenceCounts(string Version, int Proxies, int Current, int Behind, IReadOnlyList<RejectingProxy> Rejected)
+{
+    /// <summary>How many proxies <see cref="Nodes"/> lists at most (a fleet tracks up to thousands).</summary>
+    public const int MaxNodesListed = 100;
+
+    /// <summary>Each proxy (the first <see cref="MaxNodesListed"/> by node id): current, behind or rejecting, and when it last polled.</summary>
+    public IReadOnlyList<ProxyState> Nodes { get; init; } = [];
+}
+
+public sealed record ProxyState(string NodeId, string State, DateTimeOffset LastPoll);
 
 public sealed record RejectingProxy(string NodeId, string Type, string Names, string RejectedVersion, string RunningVersion);
 
@@ -16,21 +25,30 @@ public static class Convergence
     {
         int proxies = 0, current = 0, behind = 0;
         var rejected = new List<RejectingProxy>();
+        var nodes = new List<ProxyState>();
         foreach (var node in polls.GroupBy(p => p.Key.NodeId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             proxies++;
             var rejections = node.Where(p => p.Rejected is not null).ToList();
+            string state;
             if (rejections.Count > 0)
             {
                 rejected.AddRange(rejections.Select(p => new RejectingProxy(node.Key, p.Key.Type.PathName(), p.Key.Names, p.Rejected!, p.Reported)));
-                continue;
+                state = "rejecting";
             }
-            if (node.All(p => p.Reported == XdsResponder.VersionOf(target, p.Key.Type, p.Key.Names.Length == 0 ? [] : p.Key.Names.Split(','))))
+            else if (node.All(p => p.Reported == XdsResponder.VersionOf(target, p.Key.Type, p.Key.Names.Length == 0 ? [] : p.Key.Names.Split(','))))
+            {
                 current++;
+                state = "current";
+            }
             else
+            {
                 behind++;
+                state = "behind";
+            }
+            if (nodes.Count < ConvergenceCounts.MaxNodesListed) nodes.Add(new ProxyState(node.Key, state, node.Max(p => p.At)));
         }
-        return new ConvergenceCounts(target.Version, proxies, current, behind, rejected);
+        return new ConvergenceCounts(target.Version, proxies, current, behind, rejected) { Nodes = nodes };
     }
 }
 

@@ -118,6 +118,9 @@ public class MeshctlTests
         var statuses = JsonDocument.Parse((await RunAsync(host, "status", "shop", "--output", "json")).Output).RootElement;
         var storefront = statuses.EnumerateArray().Single(s => s.GetProperty("fleet").GetString() == "shop/storefront");
         Assert.Equal(1, storefront.GetProperty("counts").GetProperty("proxies").GetInt32());
+        var node = Assert.Single(storefront.GetProperty("counts").GetProperty("nodes").EnumerateArray());
+        Assert.Equal(("test-proxy-1", "current"), (node.GetProperty("nodeId").GetString(), node.GetProperty("state").GetString()));
+        Assert.Contains("test-proxy-1", status, StringComparison.Ordinal);
     }
 
     [Fact]
