@@ -107,7 +107,11 @@ public static class EditEndpoints
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < spec.Services.Length; i++)
         {
-            var service = spec.Services[i].Service;
+            if (spec.Services[i]?.Service is not { } service)
+            {
+                errors.Add(new FieldError("spec", spec.Services[i] is null ? $"$.services[{i}]" : $"$.services[{i}].service", "must be a service, not null"));
+                continue;
+            }
             if (service.Name.Length == 0) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", "is required"));
             else if (!seen.Add(service.Name)) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", $"service '{service.Name}' is in the document twice"));
             if (service.Mesh.Length > 0 && service.Mesh != mesh) errors.Add(new FieldError("spec", $"$.services[{i}].service.mesh", $"is '{service.Mesh}' but the document is mesh '{mesh}'; leave it out"));

@@ -24,15 +24,19 @@ public static partial class YamlToJson
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _)) throw new YamlException("the document is empty");
             parser.Consume<DocumentStart>();
-            Write(parser, w);
+            Write(parser, w, 0);
             parser.Consume<DocumentEnd>();
             if (!parser.Accept<StreamEnd>(out _)) throw new YamlException("send one document, not several");
         }
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void Write(IParser parser, Utf8JsonWriter w)
+    /// <summary>Far deeper than any mesh document; deeper input is an attack on the writer's stack.</summary>
+    public const int MaxDepth = 64;
+
+    private static void Write(IParser parser, Utf8JsonWriter w, int depth)
     {
+        if (depth > MaxDepth) throw new YamlException($"nested deeper than {MaxDepth} levels");
         if (parser.TryConsume<Scalar>(out var scalar))
         {
             Scalar(w, scalar);
@@ -41,7 +45,7 @@ public static partial class YamlToJson
         {
             Refuse(sequence.Anchor);
             w.WriteStartArray();
-            while (!parser.TryConsume<SequenceEnd>(out _)) Write(parser, w);
+            while (!parser.TryConsume<SequenceEnd>(out _)) Write(parser, w, depth + 1);
             w.WriteEndArray();
         }
         else if (parser.TryConsume<MappingStart>(out var mapping))
@@ -53,7 +57,7 @@ public static partial class YamlToJson
                 var key = parser.Consume<Scalar>();
                 Refuse(key.Anchor);
                 w.WritePropertyName(key.Value);
-                Write(parser, w);
+                Write(parser, w, depth + 1);
             }
             w.WriteEndObject();
         }
@@ -91,7 +95,7 @@ public static partial class YamlToJson
                 return;
         }
         if (Integer().IsMatch(value) && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer)) w.WriteNumberValue(integer);
-        else if (Float().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)) w.WriteNumberValue(number);
+        else if (Float().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)) w.WriteNumberValue(number);
         else w.WriteStringValue(value);
     }
 

@@ -158,3 +158,19 @@ public class MeshSpecTests
         await Golden.AssertMatchesAsync(Path.Combine(Repo.Root, "mesh-spec.schema.json"), served);
     }
 }
+
+public class YamlToJsonTests
+{
+    [Theory]
+    [InlineData("port: 1e400", "{\"port\":\"1e400\"}")]
+    [InlineData("a: 'true'\nb: true\nc: ~\nd: -12\ne: 1.5", "{\"a\":\"true\",\"b\":true,\"c\":null,\"d\":-12,\"e\":1.5}")]
+    public void Plain_scalars_follow_the_core_schema_and_nothing_infinite_reaches_json(string yaml, string json) =>
+        Assert.Equal(json, System.Text.Encoding.UTF8.GetString(Mesh.Api.YamlToJson.Convert(System.Text.Encoding.UTF8.GetBytes(yaml))));
+
+    [Fact]
+    public void Nesting_beyond_the_limit_is_a_yaml_error_not_a_crash()
+    {
+        var deep = string.Concat(Enumerable.Repeat("[", 200)) + string.Concat(Enumerable.Repeat("]", 200));
+        Assert.Throws<YamlDotNet.Core.YamlException>(() => Mesh.Api.YamlToJson.Convert(System.Text.Encoding.UTF8.GetBytes(deep)));
+    }
+}

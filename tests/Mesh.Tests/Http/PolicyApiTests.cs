@@ -357,9 +357,12 @@ public class PolicyApiTests
         var parts = new List<string> { await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/settings"), await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets") };
         foreach (var service in new[] { "storefront", "checkout-api", "payments", "inventory-api" })
         {
-            parts.Add(await host.Http.GetStringAsync($"/v1/meshes/shop/services/{service}"));
-            parts.Add(await host.Http.GetStringAsync($"/v1/meshes/shop/services/{service}/routes"));
-            parts.Add(await host.Http.GetStringAsync($"/v1/meshes/shop/services/{service}/policy"));
+            // A whole-mesh edit may delete a service: its absence is state too.
+            foreach (var part in new[] { "", "/routes", "/policy" })
+            {
+                using var response = await host.Http.GetAsync($"/v1/meshes/shop/services/{service}{part}");
+                parts.Add(response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : $"{(int)response.StatusCode}");
+            }
         }
         return string.Join("\n", parts);
     }

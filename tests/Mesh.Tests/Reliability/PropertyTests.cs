@@ -96,6 +96,8 @@ public class PropertyTests(Xunit.Abstractions.ITestOutputHelper output)
         { "services/fresh", """{"port": 7000, "protocol": "grpc", "backends": ["payments"]}""" },
         { "services/checkout-api/routes", """{"routes": [{"name": "canary", "match": {"prefix": "/api", "headers": [{"name": "x-canary", "exact": "1"}], "queryParameters": [{"name": "q", "present": true}]}, "targets": [{"subset": "v57", "weight": 90}, {"subset": "v58", "weight": 10}], "retry": {"on": ["5xx"], "attempts": 2}, "timeoutMs": 1000}]}""" },
         { "services/checkout-api/policy", """{"mtls": "STRICT", "allowedCallers": ["storefront"], "loadBalancing": "LEAST_REQUEST", "connectionPool": {"maxConnections": 100}, "outlierDetection": {"consecutive5xx": 5, "maxEjectionPercent": 50}}""" },
+        { "settings", """{"egress": {"mode": "DROP_ALL", "externalServices": [{"name": "stripe", "hosts": ["api.stripe.com"], "ports": [443], "cidrs": ["10.20.0.0/16"]}]}, "observability": {"accessLog": "JSON", "tracing": {"provider": "XRAY", "samplingPercent": 5}, "stats": {"statsdAddress": "127.0.0.1:8125"}}}""" },
+        { "spec", """{"mesh": "shop", "services": [{"service": {"name": "web", "port": 8080, "backends": ["api"]}, "routes": [{"name": "all", "targets": [{"weight": 100}]}]}, {"service": {"name": "api", "port": 9090, "protocol": "grpc", "additionalPorts": [{"port": 9100, "protocol": "tcp"}]}, "policy": {"mtls": "STRICT", "allowedCallers": ["web"]}}]}""" },
     };
 
     [Theory]
