@@ -77,6 +77,16 @@ public static partial class MeshValidator
         return null;
     }
 
+    private static bool HasTcpPort(ServiceDefinition service)
+    {
+        if (service.Protocol == ServiceProtocol.Tcp) return true;
+        foreach (var port in service.AdditionalPorts)
+        {
+            if (port.Protocol == ServiceProtocol.Tcp) return true;
+        }
+        return false;
+    }
+
     private static string Protocol(ServiceProtocol protocol) => protocol.ToString().ToLowerInvariant();
 
     private static List<FieldError> ValidateService(MeshState mesh, ServiceDefinition service, XdsSettings settings)
@@ -88,12 +98,14 @@ public static partial class MeshValidator
             errors.Add("$.port", ReservedPortRule(settings));
         if (!Enum.IsDefined(service.Protocol)) errors.Add("$.protocol", "must be http, http2, grpc or tcp");
         ValidateAdditionalPorts(service, settings, errors);
+        // Ports clash only where a TCP port is involved: most callers have no TCP backend and skip the pairwise check.
+        var callsTcp = service.Backends.Any(b => mesh.Services.TryGetValue(b, out var backend) && HasTcpPort(backend));
         for (var i = 0; i < service.Backends.Length; i++)
         {
             var backend = service.Backends[i];
             if (!mesh.Services.ContainsKey(backend)) errors.Add($"$.backends[{i}]", $"'{backend}' is not a service of mesh '{mesh.Name}'");
             else if (service.Backends.IndexOf(backend) < i) errors.Add($"$.backends[{i}]", $"'{backend}' is listed twice");
-            else if (PortClash(mesh, service, i, mesh.Services[backend]) is { } clash)
+            else if (callsTcp && PortClash(mesh, service, i, mesh.Services[backend]) is { } clash)
                 errors.Add($"$.backends[{i}]", clash);
         }
         for (var i = 0; i < service.Subsets.Length; i++)
