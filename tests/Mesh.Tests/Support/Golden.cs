@@ -1,3 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mesh.Core.Model;
+
 namespace Mesh.Tests.Support;
 
 /// <summary>
@@ -17,5 +21,13 @@ public static class Golden
         }
         Assert.True(expected is not null, $"no golden file {path}; run with UPDATE_GOLDEN=1 and review it");
         Assert.Equal(expected, actual);
+    }
+
+    /// <summary>A fleet snapshot as a golden file holds it: fleet, version, and each type's resources in order.</summary>
+    public static string Of(FleetSnapshot snapshot)
+    {
+        var root = new JsonObject { ["fleet"] = snapshot.Fleet.ToString(), ["version"] = snapshot.Version };
+        foreach (var set in snapshot.Sets) root[set.Type.PathName()] = new JsonArray([.. set.Resources.Select(r => JsonNode.Parse(r.Json.Span))]);
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 }
