@@ -17,7 +17,14 @@ public sealed record ChangeView(string Id, string Mesh, string Generation, long 
 {
     public static ChangeView From(ChangeRecord change) => new(change.Id, change.Mesh, change.Generation, change.Revision, change.At, change.Actor, change.Reason,
         change.Operation, change.RollbackOf, change.Lifecycle,
-        [.. ChangeDiff.Of(change).Select(r => new ResourceChangeView(r.Resource, Json(r.Before, r.Part), Json(r.After, r.Part))).Concat(Settings(change))], change.Published);
+        [.. ChangeDiff.Of(change).Select(r => new ResourceChangeView(r.Resource, Json(r.Before, r.Part), Json(r.After, r.Part))).Concat(Gateways(change)).Concat(Settings(change))],
+        change.Published);
+
+    private static IEnumerable<ResourceChangeView> Gateways(ChangeRecord change) =>
+        change.Gateways.Select(g => new ResourceChangeView(MeshValidator.GatewayResource(g.Name), Json(g.Before), Json(g.After)));
+
+    private static JsonElement? Json(GatewayDefinition? gateway) =>
+        gateway is null ? null : JsonSerializer.SerializeToElement(gateway, StateJson.Default.GatewayDefinition);
 
     private static IEnumerable<ResourceChangeView> Settings(ChangeRecord change) => change.Settings is { } settings
         ? [new ResourceChangeView(MeshValidator.SettingsResource, JsonSerializer.SerializeToElement(settings.Before, StateJson.Default.MeshSettings),

@@ -32,6 +32,11 @@ public static class EditEndpoints
         meshes.MapGet("/{mesh}/settings", GetSettings).Produces<MeshSettings>().WithSummary("The mesh's settings: egress (ETag in the response)");
         meshes.MapPut("/{mesh}/settings", PutSettings).RequireAuthorization(Auth.OperatorPolicy)
             .WithEditMetadata<MeshSettings>("Replace the mesh's settings, compiled into every fleet (If-Match required)");
+        meshes.MapGet("/{mesh}/gateways/{gateway}", GetGateway).Produces<GatewayDefinition>().WithSummary("An ingress gateway: its listeners and routes (ETag in the response)");
+        meshes.MapPut("/{mesh}/gateways/{gateway}", PutGateway).RequireAuthorization(Auth.OperatorPolicy)
+            .WithEditMetadata<GatewayDefinition>("Create or replace an ingress gateway, a fleet of its own (If-Match to replace)");
+        meshes.MapDelete("/{mesh}/gateways/{gateway}", DeleteGateway).RequireAuthorization(Auth.OperatorPolicy)
+            .WithSummary("Delete a gateway no service names among its allowed callers (If-Match required)").Produces<EditResult>();
         meshes.MapGet("/{mesh}/services/{service}", GetService).Produces<ServiceDefinition>().WithSummary("A service (ETag in the response)");
         meshes.MapPut("/{mesh}/services/{service}", PutService).RequireAuthorization(Auth.OperatorPolicy)
             .WithEditMetadata<ServiceDefinition>("Create or replace a service (If-Match to replace)");
@@ -50,7 +55,7 @@ public static class EditEndpoints
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
         http.Response.Headers.ETag = ResourceTags.Mesh(state);
-        return TypedResults.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys]), ApiJson.Default.MeshView);
+        return TypedResults.Json(new MeshView(state.Name, state.Revision, [.. state.Services.Keys], [.. state.Gateways.Keys]), ApiJson.Default.MeshView);
     }
 
     private static Task<EditResponse> PutMesh(string mesh, HttpContext http, EditRunner runner, CancellationToken ct) =>
@@ -63,8 +68,9 @@ public static class EditEndpoints
         {
             if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
             if (Precondition(http, $"mesh '{mesh}'", ResourceTags.Mesh(current)) is { } refused) return refused;
-            if (!current.Services.IsEmpty)
-                return new Refuse(RefusalKind.Conflict, $"mesh '{mesh}' still has services ({string.Join(", ", current.Services.Keys)}); delete them first");
+            if (!current.Services.IsEmpty || !current.Gateways.IsEmpty)
+                return new Refuse(RefusalKind.Conflict,
+                    $"mesh '{mesh}' still has services or gateways ({string.Join(", ", current.Services.Keys.Concat(current.Gateways.Keys))}); delete them first");
             return new Propose(null, [], MeshLifecycle.Deleted);
         }, _ => null, created: false, ct);
 
@@ -81,7 +87,7 @@ public static class EditEndpoints
 
     /// <summary>
     /// The whole mesh at once: every service of the document created or replaced, every other one deleted, the
-    /// settings replaced, all in one change (one record, one rollback), or nothing when any of it is refused.
+    /// settings replaced, and so every gateway, all in one change (one record, one rollback), or nothing when any of it is refused.
     /// </summary>
     private static async Task<EditResponse> PutSpec(string mesh, HttpContext http, EditRunner runner, CancellationToken ct)
     {
@@ -95,11 +101,12 @@ public static class EditEndpoints
             if (Precondition(http, $"mesh '{mesh}'", current is null ? null : ResourceTags.Mesh(current)) is { } refused) return refused;
             var proposed = spec.ToState(mesh, current);
             var touched = (current?.Services.Keys ?? []).Concat(proposed.Services.Keys).Distinct(StringComparer.Ordinal).ToList();
-            return new Propose(proposed, touched, current is null ? MeshLifecycle.Created : MeshLifecycle.Edited);
+            var gateways = (current?.Gateways.Keys ?? []).Concat(proposed.Gateways.Keys).Distinct(StringComparer.Ordinal).ToList();
+            return new Propose(proposed, touched, current is null ? MeshLifecycle.Created : MeshLifecycle.Edited) { Gateways = gateways };
         }, s => s is null ? null : ResourceTags.Mesh(s), created: true, ct);
     }
 
-    /// <summary>What the document must say of itself before the mesh is judged: its mesh, and each service once, by name.</summary>
+    /// <summary>What the document must say of itself before the mesh is judged: its mesh, and each service and gateway once, by name.</summary>
     private static List<FieldError> SpecErrors(string mesh, MeshSpec spec)
     {
         var errors = new List<FieldError>();
@@ -115,6 +122,18 @@ public static class EditEndpoints
             if (service.Name.Length == 0) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", "is required"));
             else if (!seen.Add(service.Name)) errors.Add(new FieldError("spec", $"$.services[{i}].service.name", $"service '{service.Name}' is in the document twice"));
             if (service.Mesh.Length > 0 && service.Mesh != mesh) errors.Add(new FieldError("spec", $"$.services[{i}].service.mesh", $"is '{service.Mesh}' but the document is mesh '{mesh}'; leave it out"));
+        }
+        var gateways = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < spec.Gateways.Length; i++)
+        {
+            if (spec.Gateways[i] is not { } gateway)
+            {
+                errors.Add(new FieldError("spec", $"$.gateways[{i}]", "must be a gateway, not null"));
+                continue;
+            }
+            if (gateway.Name.Length == 0) errors.Add(new FieldError("spec", $"$.gateways[{i}].name", "is required"));
+            else if (!gateways.Add(gateway.Name)) errors.Add(new FieldError("spec", $"$.gateways[{i}].name", $"gateway '{gateway.Name}' is in the document twice"));
+            if (gateway.Mesh.Length > 0 && gateway.Mesh != mesh) errors.Add(new FieldError("spec", $"$.gateways[{i}].mesh", $"is '{gateway.Mesh}' but the document is mesh '{mesh}'; leave it out"));
         }
         return errors;
     }
@@ -138,6 +157,42 @@ public static class EditEndpoints
             return new Propose(current.With(body.Value!), []);
         }, s => s is null ? null : ResourceTags.Settings(s.Settings), created: false, ct);
     }
+
+    private static async Task<Results<JsonHttpResult<GatewayDefinition>, ProblemHttpResult>> GetGateway(string mesh, string gateway, HttpContext http, IDesiredStateStore desired,
+        CancellationToken ct)
+    {
+        if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NotFound($"mesh '{mesh}' does not exist");
+        if (!state.Gateways.TryGetValue(gateway, out var definition)) return NotFound($"mesh '{mesh}' has no gateway '{gateway}'");
+        http.Response.Headers.ETag = ResourceTags.Gateway(definition);
+        return TypedResults.Json(definition, StateJson.Default.GatewayDefinition);
+    }
+
+    private static async Task<EditResponse> PutGateway(string mesh, string gateway, HttpContext http, EditRunner runner, CancellationToken ct)
+    {
+        var resource = MeshValidator.GatewayResource(gateway);
+        var body = await RequestBodies.ReadAsync(http.Request, EditJson.Default.GatewayDefinition, resource, ct);
+        if (body.Problem is not null) return body.Problem;
+        var definition = body.Value!;
+        var mismatches = new List<FieldError>();
+        if (definition.Mesh.Length > 0 && definition.Mesh != mesh) mismatches.Add(new FieldError(resource, "$.mesh", $"is '{definition.Mesh}' but the URL names mesh '{mesh}'; leave it out"));
+        if (definition.Name.Length > 0 && definition.Name != gateway) mismatches.Add(new FieldError(resource, "$.name", $"is '{definition.Name}' but the URL names gateway '{gateway}'; leave it out"));
+        if (mismatches.Count > 0) return Problems.Invalid(StatusCodes.Status422UnprocessableEntity, "Invalid change", mismatches);
+        return await runner.RunAsync(http, mesh, current =>
+        {
+            if (current is null) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' does not exist");
+            var existing = current.Gateways.GetValueOrDefault(gateway);
+            if (Precondition(http, $"gateway '{gateway}'", existing is null ? null : ResourceTags.Gateway(existing)) is { } refused) return refused;
+            return new Propose(current.WithGateway(gateway, definition with { Mesh = mesh, Name = gateway }), []) { Gateways = [gateway] };
+        }, s => s?.Gateways.GetValueOrDefault(gateway) is { } d ? ResourceTags.Gateway(d) : null, created: true, ct);
+    }
+
+    private static Task<EditResponse> DeleteGateway(string mesh, string gateway, HttpContext http, EditRunner runner, CancellationToken ct) =>
+        runner.RunAsync(http, mesh, current =>
+        {
+            if (current?.Gateways.GetValueOrDefault(gateway) is not { } existing) return new Refuse(RefusalKind.NotFound, $"mesh '{mesh}' has no gateway '{gateway}'");
+            if (Precondition(http, $"gateway '{gateway}'", ResourceTags.Gateway(existing)) is { } refused) return refused;
+            return new Propose(current.WithGateway(gateway, null), []) { Gateways = [gateway] };
+        }, _ => null, created: false, ct);
 
     private static Task<Results<JsonHttpResult<ServiceDefinition>, ProblemHttpResult>> GetService(string mesh, string service, HttpContext http, IDesiredStateStore desired, CancellationToken ct) =>
         ReadAsync(http, desired, mesh, service, ResourceTags.Service, d => TypedResults.Json(d, StateJson.Default.ServiceDefinition), ct);

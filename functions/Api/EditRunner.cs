@@ -53,7 +53,9 @@ public sealed class EditRunner(MeshEdits edits, MetricsSink metricsSink, TimePro
                 return TypedResults.Json(new EditResult(true, null, report.Plan), ApiJson.Default.EditResult);
             case EditApplied applied:
                 SetTag(http, tagAfter(applied.Mesh));
-                var createdNow = created && applied.Change.Services.All(s => s.Before is null) && (applied.Change.Services.Length > 0 || applied.Change.Lifecycle == MeshLifecycle.Created);
+                var change = applied.Change;
+                var createdNow = created && change.Services.All(s => s.Before is null) && change.Gateways.All(g => g.Before is null)
+                    && (change.Services.Length + change.Gateways.Length > 0 || change.Lifecycle == MeshLifecycle.Created);
                 return TypedResults.Json(new EditResult(false, ChangeView.From(applied.Change), report.Plan), ApiJson.Default.EditResult,
                     statusCode: createdNow ? StatusCodes.Status201Created : StatusCodes.Status200OK);
             default:

@@ -19,6 +19,7 @@ namespace Mesh.Api;
 [JsonSerializable(typeof(ServicePolicy))]
 [JsonSerializable(typeof(MeshSettings))]
 [JsonSerializable(typeof(MeshSpec))]
+[JsonSerializable(typeof(GatewayDefinition))]
 public sealed partial class EditJson : JsonSerializerContext;
 
 /// <summary>A body that parsed, or the problem that says why it did not.</summary>

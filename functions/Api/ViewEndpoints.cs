@@ -16,7 +16,7 @@ public sealed record FleetView(string Fleet, string Version, long Sequence, Date
 
 public sealed record EndpointView(string Id, string Address, int Port, string Zone, string Version, EndpointHealth Health, string Source);
 
-public sealed record MeshView(string Name, long Revision, IReadOnlyList<string> Services);
+public sealed record MeshView(string Name, long Revision, IReadOnlyList<string> Services, IReadOnlyList<string> Gateways);
 
 public sealed record ServiceEndpointsView(string Mesh, string Service, string? Workload, IReadOnlyList<EndpointView> Endpoints);
 
@@ -47,7 +47,8 @@ public static partial class ViewEndpoints
         meshes.MapGet("/{mesh}/fleets/{service}/snapshot", GetSnapshot);
         meshes.MapGet("/{mesh}/fleets/{service}/bootstrap", GetBootstrap);
         meshes.MapGet("/{mesh}/fleets/{service}/sidecar", GetSidecar)
-            .WithSummary("What runs beside the app: ?platform=ecs (Envoy container, proxyConfiguration, the app's dependsOn) or eks (sidecar and init container); ?image= for Envoy's image");
+            .WithSummary("What runs beside the app: ?platform=ecs (Envoy container, proxyConfiguration, the app's dependsOn) or eks (sidecar and init container); " +
+                "for a gateway, its Envoy container with its listener ports; ?image= for Envoy's image");
         return app;
     }
 
@@ -90,7 +91,7 @@ public static partial class ViewEndpoints
         string? format, HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
-        if (!state.Services.ContainsKey(service)) return NoService(mesh, service);
+        if (!state.HasFleet(service)) return NoFleet(mesh, service);
         if (format is not (null or "json" or "yaml"))
             return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("bootstrap", "$.format", "must be json or yaml")]);
         if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
@@ -106,7 +107,7 @@ public static partial class ViewEndpoints
         HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
-        if (!state.Services.TryGetValue(service, out var definition)) return NoService(mesh, service);
+        if (!state.HasFleet(service)) return NoFleet(mesh, service);
         var errors = new List<FieldError>();
         if (platform is not ("ecs" or "eks")) errors.Add(new FieldError("sidecar", "$.platform", "must be ecs or eks"));
         if (image is not null && !ContainerImage().IsMatch(image)) errors.Add(new FieldError("sidecar", "$.image", "must be a container image reference"));
@@ -116,9 +117,14 @@ public static partial class ViewEndpoints
                 "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
         var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
         var meshSettings = settings.ForMesh(state.Settings);
-        var fragment = platform == "ecs"
-            ? SidecarFragments.Ecs(definition, address, meshSettings, image ?? SidecarFragments.DefaultImage)
-            : SidecarFragments.Eks(definition, address, meshSettings, image ?? SidecarFragments.DefaultImage);
+        image ??= SidecarFragments.DefaultImage;
+        var fragment = (platform, state.Gateways.GetValueOrDefault(service)) switch
+        {
+            ("ecs", { } gateway) => SidecarFragments.EcsGateway(gateway, address, meshSettings, image),
+            (_, { } gateway) => SidecarFragments.EksGateway(gateway, address, meshSettings, image),
+            ("ecs", null) => SidecarFragments.Ecs(state.Services[service], address, meshSettings, image),
+            _ => SidecarFragments.Eks(state.Services[service], address, meshSettings, image),
+        };
         return TypedResults.Bytes(fragment, "application/json");
     }
 
@@ -128,4 +134,6 @@ public static partial class ViewEndpoints
     private static ProblemHttpResult NoMesh(string mesh) => Problems.NotFound("Unknown mesh", $"mesh '{mesh}' does not exist");
 
     private static ProblemHttpResult NoService(string mesh, string service) => Problems.NotFound("Unknown service", $"mesh '{mesh}' has no service '{service}'");
+
+    private static ProblemHttpResult NoFleet(string mesh, string fleet) => Problems.NotFound("Unknown fleet", $"mesh '{mesh}' has no service or gateway '{fleet}'");
 }

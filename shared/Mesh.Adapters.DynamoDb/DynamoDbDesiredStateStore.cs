@@ -8,12 +8,14 @@ using static Mesh.Adapters.DynamoDb.DynamoDbTable;
 
 namespace Mesh.Adapters.DynamoDb;
 
-/// <summary>Meshes, their services and their change log, each change one transaction under the mesh's revision.</summary>
+/// <summary>Meshes, their services and gateways, and their change log, each change one transaction under the mesh's revision.</summary>
 public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredStateStore
 {
     private const string SettingsKey = "SETTINGS";
+    /// <summary>Gateways' items, named to sort after META like the services' SVC#.</summary>
+    private const string GatewayPrefix = "VGW#";
 
-    /// <summary>A DynamoDB transaction takes at most 100 items: a change carries at most 50 services.</summary>
+    /// <summary>A DynamoDB transaction takes at most 100 items: a change carries at most 50 services and gateways.</summary>
     public int MaxServicesPerChange => 50;
 
     public async Task<IReadOnlyList<string>> ListMeshesAsync(CancellationToken cancellationToken)
@@ -30,7 +32,8 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
 
     public async Task<MeshState?> GetMeshAsync(string mesh, CancellationToken cancellationToken)
     {
-        // META sorts after CHANGE# and HEAD# and before SETTINGS and SVC#: one query reads the revision, the settings and every service.
+        // META sorts after CHANGE# and HEAD# and before SETTINGS, SVC# and VGW#: one query reads the revision, the settings, every
+        // service and every gateway.
         var items = await table.QueryAsync(new QueryRequest
         {
             TableName = table.Name,
@@ -42,7 +45,9 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
         var services = items.Where(i => i["sk"].S.StartsWith("SVC#", StringComparison.Ordinal))
             .Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.StoredService)!.ToDefinition());
         var settings = items.FirstOrDefault(i => i["sk"].S == SettingsKey) is { } stored ? JsonSerializer.Deserialize(stored["body"].S, StateJson.Default.MeshSettings) : null;
-        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture), meta["generation"].S, settings);
+        var gateways = items.Where(i => i["sk"].S.StartsWith(GatewayPrefix, StringComparison.Ordinal))
+            .Select(i => JsonSerializer.Deserialize(i["body"].S, StateJson.Default.GatewayDefinition)!);
+        return new MeshState(mesh, services, long.Parse(meta["revision"].N, CultureInfo.InvariantCulture), meta["generation"].S, settings, gateways);
     }
 
     /// <summary>
@@ -94,6 +99,17 @@ public sealed class DynamoDbDesiredStateStore(DynamoDbTable table) : IDesiredSta
                 item["gsi1sk"] = S(new FleetId(change.Mesh, service.Name).ToString());
             }
             items.Add(new TransactWriteItem { Put = new Put { TableName = table.Name, Item = item } });
+        }
+        foreach (var gateway in change.Gateways)
+        {
+            var key = Key(pk, GatewayPrefix + gateway.Name);
+            if (gateway.After is not { } after)
+            {
+                items.Add(new TransactWriteItem { Delete = new Delete { TableName = table.Name, Key = key } });
+                continue;
+            }
+            key["body"] = S(JsonSerializer.Serialize(after, StateJson.Default.GatewayDefinition));
+            items.Add(new TransactWriteItem { Put = new Put { TableName = table.Name, Item = key } });
         }
         items.Add(new TransactWriteItem { Put = new Put { TableName = table.Name, Item = ChangeItem(change) } });
         try

@@ -24,6 +24,7 @@ public sealed class SqliteDatabase
         CREATE TABLE IF NOT EXISTS services (
             mesh TEXT NOT NULL, name TEXT NOT NULL, workload TEXT, body TEXT NOT NULL, PRIMARY KEY (mesh, name));
         CREATE INDEX IF NOT EXISTS services_by_workload ON services (workload);
+        CREATE TABLE IF NOT EXISTS gateways (mesh TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (mesh, name));
         CREATE TABLE IF NOT EXISTS snapshots (
             fleet TEXT NOT NULL, version TEXT NOT NULL, manifest BLOB NOT NULL, PRIMARY KEY (fleet, version));
         CREATE TABLE IF NOT EXISTS resources (

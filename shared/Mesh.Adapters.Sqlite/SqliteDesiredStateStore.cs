@@ -7,7 +7,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Mesh.Adapters.Sqlite;
 
-/// <summary>Meshes, their services and their change log; a mesh is read once per generation and revision.</summary>
+/// <summary>Meshes, their services and gateways, and their change log; a mesh is read once per generation and revision.</summary>
 public sealed class SqliteDesiredStateStore(SqliteDatabase database) : IDesiredStateStore
 {
     private readonly ConcurrentDictionary<string, MeshState> _meshes = new(StringComparer.Ordinal);
@@ -49,7 +49,14 @@ public sealed class SqliteDesiredStateStore(SqliteDatabase database) : IDesiredS
         }
         await using var settingsCommand = SqliteDatabase.Command(connection, "SELECT body FROM mesh_settings WHERE mesh = $mesh", ("$mesh", mesh));
         var settings = await settingsCommand.ExecuteScalarAsync(cancellationToken) is string body ? JsonSerializer.Deserialize(body, StateJson.Default.MeshSettings) : null;
-        return _meshes[mesh] = new MeshState(mesh, services, revision, generation, settings);
+        await using var gatewaysCommand = SqliteDatabase.Command(connection, "SELECT body FROM gateways WHERE mesh = $mesh", ("$mesh", mesh));
+        var gateways = new List<GatewayDefinition>();
+        await using (var reader = await gatewaysCommand.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                gateways.Add(JsonSerializer.Deserialize(reader.GetString(0), StateJson.Default.GatewayDefinition)!);
+        }
+        return _meshes[mesh] = new MeshState(mesh, services, revision, generation, settings, gateways);
     }
 
     public async Task<bool> TryApplyAsync(ChangeRecord change, CancellationToken cancellationToken)
@@ -81,6 +88,14 @@ public sealed class SqliteDesiredStateStore(SqliteDatabase database) : IDesiredS
                     ("$mesh", change.Mesh), ("$name", service.Name), ("$workload", after.Service.Workload?.Key.Value),
                     ("$body", JsonSerializer.Serialize(after, StateJson.Default.StoredService)))
                 : SqliteDatabase.Command(connection, "DELETE FROM services WHERE mesh = $mesh AND name = $name", ("$mesh", change.Mesh), ("$name", service.Name));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        foreach (var gateway in change.Gateways)
+        {
+            await using var command = gateway.After is { } after
+                ? SqliteDatabase.Command(connection, "INSERT INTO gateways (mesh, name, body) VALUES ($mesh, $name, $body) ON CONFLICT (mesh, name) DO UPDATE SET body = excluded.body",
+                    ("$mesh", change.Mesh), ("$name", gateway.Name), ("$body", JsonSerializer.Serialize(after, StateJson.Default.GatewayDefinition)))
+                : SqliteDatabase.Command(connection, "DELETE FROM gateways WHERE mesh = $mesh AND name = $name", ("$mesh", change.Mesh), ("$name", gateway.Name));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         if (change.Lifecycle == MeshLifecycle.Deleted || change.Settings is not null)

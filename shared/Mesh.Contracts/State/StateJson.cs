@@ -15,6 +15,7 @@ namespace Mesh.Contracts.State;
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
 [JsonSerializable(typeof(MeshSettings))]
+[JsonSerializable(typeof(GatewayDefinition))]
 [JsonSerializable(typeof(MeshSpec))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class StateJson : JsonSerializerContext;

@@ -23,6 +23,7 @@ internal sealed class EnvoyJson : IDisposable
     public const string TlsInspectorType = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
     public const string HttpRbacType = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC";
     public const string NetworkRbacType = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
+    public const string ConnectionLimitType = "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit";
     public const string PreviousHostsType = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
@@ -163,7 +164,8 @@ internal sealed class EnvoyJson : IDisposable
         w.WriteEndArray();
     }
 
-    private static void SdsSecret(Utf8JsonWriter w, string? propertyName, string name, string path, string watchedDirectory)
+    /// <summary>An SDS secret read from a file Envoy reloads whenever a file is moved into <paramref name="watchedDirectory"/>.</summary>
+    public static void SdsSecret(Utf8JsonWriter w, string? propertyName, string name, string path, string watchedDirectory)
     {
         if (propertyName is null) w.WriteStartObject();
         else w.WriteStartObject(propertyName);

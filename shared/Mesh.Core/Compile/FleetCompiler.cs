@@ -64,7 +64,7 @@ public static class FleetCompiler
         SnapshotConsistency.Check(snapshot, new HashSet<string>(StringComparer.Ordinal) { ResourceNames.LocalCluster(snapshot.Fleet.Service) });
 
     /// <summary>A backend's clusters and load assignments: the same in every fleet that calls it.</summary>
-    private static BackendResources CompileBackend(EnvoyJson json, BackendInputs backend, XdsSettings settings)
+    internal static BackendResources CompileBackend(EnvoyJson json, BackendInputs backend, XdsSettings settings)
     {
         var definition = backend.Definition!;
         var warnings = new List<string>();

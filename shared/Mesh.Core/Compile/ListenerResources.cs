@@ -305,6 +305,110 @@ internal static class ListenerResources
     }
 
     /// <summary>
+    /// A gateway listener: traffic from outside the mesh (through a load balancer) on its public port, routed by its
+    /// route table over RDS so a route edit never drains the listener's connections. As Envoy's edge guidance says, it
+    /// is the trusted edge (use_remote_address), normalises paths before matching, and bounds connections and streams;
+    /// TLS is terminated with the listener's certificate from watched files (SDS), optionally requiring client
+    /// certificates from a CA.
+    /// </summary>
+    public static XdsResource Gateway(EnvoyJson json, GatewayListener listener, XdsSettings settings, FleetObservability observe)
+    {
+        var name = ResourceNames.Ingress(listener.Port);
+        return json.Resource(name, XdsTypes.ListenerUrl, w =>
+        {
+            w.WriteString("name", name);
+            EnvoyJson.SocketAddress(w, "0.0.0.0", listener.Port);
+            w.WriteString("traffic_direction", "INBOUND");
+            w.WriteNumber("per_connection_buffer_limit_bytes", 32_768);
+            w.WriteStartArray("filter_chains");
+            w.WriteStartObject();
+            w.WriteStartArray("filters");
+            if (listener.Limits?.MaxConnections is { } maxConnections)
+            {
+                Filter(w, "envoy.filters.network.connection_limit", EnvoyJson.ConnectionLimitType, c =>
+                {
+                    c.WriteString("stat_prefix", name);
+                    c.WriteNumber("max_connections", maxConnections);
+                });
+            }
+            Filter(w, HttpConnectionManager, EnvoyJson.HttpConnectionManagerType, h =>
+            {
+                h.WriteString("stat_prefix", name);
+                h.WriteString("codec_type", "AUTO");
+                h.WriteBoolean("use_remote_address", true);
+                h.WriteBoolean("normalize_path", true);
+                h.WriteBoolean("merge_slashes", true);
+                if (listener.Protocol != GatewayProtocol.Http)
+                {
+                    h.WriteStartObject("http2_protocol_options");
+                    h.WriteNumber("max_concurrent_streams", listener.Limits?.MaxConcurrentStreams ?? 100);
+                    h.WriteEndObject();
+                }
+                ObservabilityResources.Tracing(h, observe);
+                ObservabilityResources.AccessLog(h, observe);
+                h.WriteStartObject("rds");
+                h.WriteString("route_config_name", name);
+                EnvoyJson.RestConfigSource(h, "config_source", settings);
+                h.WriteEndObject();
+                EnvoyJson.RouterOnly(h);
+            });
+            w.WriteEndArray();
+            if (listener.Tls is { } tls) GatewayTls(w, listener, tls, settings);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }, [new ResourceReference(XdsType.Routes, name)], listener.Port);
+    }
+
+    private static void GatewayTls(Utf8JsonWriter w, GatewayListener listener, GatewayTls tls, XdsSettings settings)
+    {
+        w.WriteStartObject("transport_socket");
+        w.WriteString("name", "envoy.transport_sockets.tls");
+        EnvoyJson.TypedConfig(w, EnvoyJson.DownstreamTlsContextType, t =>
+        {
+            if (tls.ClientValidation is not null) t.WriteBoolean("require_client_certificate", true);
+            t.WriteStartObject("common_tls_context");
+            t.WriteStartObject("tls_params");
+            t.WriteString("tls_minimum_protocol_version", "TLSv1_2");
+            t.WriteEndObject();
+            // HTTP/2 (and gRPC) clients negotiate h2 by ALPN; HTTP/1.1 clients fall back.
+            t.WriteStartArray("alpn_protocols");
+            if (listener.Protocol != GatewayProtocol.Http) t.WriteStringValue("h2");
+            t.WriteStringValue("http/1.1");
+            t.WriteEndArray();
+            t.WriteStartArray("tls_certificate_sds_secret_configs");
+            EnvoyJson.SdsSecret(t, null, ResourceNames.IngressCertificate(listener.Port), settings.Tls.IngressSecretPath(listener.Port, clientCa: false), Directory(tls.CertificateChain));
+            t.WriteEndArray();
+            if (tls.ClientValidation is { } client)
+            {
+                t.WriteStartObject("combined_validation_context");
+                t.WriteStartObject("default_validation_context");
+                if (!client.SubjectAltNames.IsEmpty)
+                {
+                    t.WriteStartArray("match_typed_subject_alt_names");
+                    foreach (var san in client.SubjectAltNames)
+                    {
+                        t.WriteStartObject();
+                        t.WriteString("san_type", san.Contains("://", StringComparison.Ordinal) ? "URI" : "DNS");
+                        t.WriteStartObject("matcher");
+                        t.WriteString("exact", san);
+                        t.WriteEndObject();
+                        t.WriteEndObject();
+                    }
+                    t.WriteEndArray();
+                }
+                t.WriteEndObject();
+                EnvoyJson.SdsSecret(t, "validation_context_sds_secret_config", ResourceNames.IngressClientCa(listener.Port),
+                    settings.Tls.IngressSecretPath(listener.Port, clientCa: true), Directory(client.TrustedCa));
+                t.WriteEndObject();
+            }
+            t.WriteEndObject();
+        });
+        w.WriteEndObject();
+
+        static string Directory(string path) => path.LastIndexOf('/') is > 0 and var slash ? path[..slash] : "/";
+    }
+
+    /// <summary>
     /// An app without interception reaches a TCP backend on loopback at the backend's port (with interception the
     /// outbound listener matches the connection by its original destination instead).
     /// </summary>

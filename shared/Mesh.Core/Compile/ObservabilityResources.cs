@@ -12,14 +12,16 @@ public sealed record FleetObservability(FleetId Fleet, AccessLogFormat AccessLog
     public static readonly IPEndPoint OtlpCollector = new(IPAddress.Loopback, 4317);
     public static readonly IPEndPoint StatsdAgent = new(IPAddress.Loopback, 8125);
 
-    public static FleetObservability Of(ServiceDefinition service, ObservabilitySettings mesh)
+    public static FleetObservability Of(ServiceDefinition service, ObservabilitySettings mesh) => Of(service.Fleet, service.Policy.Observability, mesh);
+
+    /// <param name="own">The fleet's own choices where they differ from the mesh's.</param>
+    public static FleetObservability Of(FleetId fleet, ObservabilityOverride? own, ObservabilitySettings mesh)
     {
         var tracing = mesh.Tracing;
         var collector = tracing.Address is { } address && IPEndPoint.TryParse(address, out var endpoint)
             ? endpoint
             : tracing.Provider == TracingProvider.XRay ? XRayDaemon : OtlpCollector;
-        var own = service.Policy.Observability;
-        return new FleetObservability(service.Fleet, own?.AccessLog ?? mesh.AccessLog, tracing.Provider, own?.TracingSamplingPercent ?? tracing.SamplingPercent, collector, mesh.Stats);
+        return new FleetObservability(fleet, own?.AccessLog ?? mesh.AccessLog, tracing.Provider, own?.TracingSamplingPercent ?? tracing.SamplingPercent, collector, mesh.Stats);
     }
 }
 

@@ -24,6 +24,14 @@ public static class ResourceNames
 
     public static string OutboundTcpListener(string service) => $"outbound|tcp|{service}";
 
+    /// <summary>A gateway listener, and its route table (RDS), by port.</summary>
+    public static string Ingress(int port) => $"ingress|{port}";
+
+    /// <summary>The SDS secret of a gateway listener's certificate, and of the CA its clients' certificates must chain to.</summary>
+    public static string IngressCertificate(int port) => $"ingress|{port}";
+
+    public static string IngressClientCa(int port) => $"ingress|{port}|ca";
+
     /// <summary>The fleet's own endpoints, for zone-aware routing: a static cluster of the bootstrap, fed by EDS.</summary>
     public static string LocalCluster(string service) => $"local|{service}";
 }

@@ -62,6 +62,117 @@ internal static class RouteResources
         }, [.. targets]);
     }
 
+    /// <summary>
+    /// A gateway listener's route table: a virtual host per hostname its routes name (see <see cref="GatewayRouting"/>),
+    /// each route to its target service's port or weighted subsets, with App Mesh's rewrites. Hosts are matched
+    /// without their port, so "shop.example.com:443" is "shop.example.com". A request no route matches gets a 404.
+    /// </summary>
+    public static XdsResource Gateway(EnvoyJson json, GatewayListener listener, IReadOnlyList<GatewayRoute> routes, IReadOnlyDictionary<string, ServiceDefinition> services)
+    {
+        var name = ResourceNames.Ingress(listener.Port);
+        var targets = routes.SelectMany(r => GatewayClusters(r.Target, services[r.Target.Service])).Distinct(StringComparer.Ordinal)
+            .Select(cluster => new ResourceReference(XdsType.Clusters, cluster));
+        return json.Resource(name, XdsTypes.RouteUrl, w =>
+        {
+            w.WriteString("name", name);
+            w.WriteBoolean("ignore_port_in_host_matching", true);
+            w.WriteStartArray("virtual_hosts");
+            foreach (var host in GatewayRouting.VirtualHosts(routes))
+            {
+                VirtualHost(w, host.Name, host.Domains, () =>
+                {
+                    foreach (var route in host.Routes) GatewayRoute(w, listener, route, services[route.Target.Service]);
+                });
+            }
+            w.WriteEndArray();
+        }, [.. targets]);
+    }
+
+    /// <summary>The clusters a gateway target sends to: its port's, or its subsets'.</summary>
+    public static IEnumerable<string> GatewayClusters(GatewayTarget target, ServiceDefinition service)
+    {
+        if (!target.Subsets.IsEmpty) return target.Subsets.Where(s => s.Weight > 0).Select(s => Cluster(service, s.Subset));
+        return [target.Port is { } port && port != service.Port ? ResourceNames.OutboundCluster(service.Name, port) : ResourceNames.OutboundCluster(service.Name)];
+    }
+
+    /// <summary>
+    /// One gateway route; App Mesh's default prefix rewrite of a prefix without a trailing '/' is two Envoy routes, so
+    /// "/chapter/1" becomes "/1" (not "//1") and "/chapter" becomes "/".
+    /// </summary>
+    private static void GatewayRoute(Utf8JsonWriter w, GatewayListener listener, GatewayRoute route, ServiceDefinition service)
+    {
+        var match = route.Match.ToRouteMatch();
+        var rewrite = route.Rewrite;
+        var http = listener.Protocol != GatewayProtocol.Grpc;
+        var isPrefix = match.Path is null && match.Regex is null && route.Match.GrpcService is null;
+        var prefix = match.Prefix ?? "/";
+        if (http && isPrefix && rewrite?.Prefix is null && rewrite?.DefaultPrefix != false && prefix != "/" && !prefix.EndsWith('/'))
+        {
+            Write(match with { Prefix = prefix + "/" }, "/", null);
+            Write(match with { Prefix = prefix }, "/", null);
+            return;
+        }
+        string? prefixRewrite = null, regexRewrite = null;
+        if (http && rewrite?.Path is { } path)
+        {
+            if (match.Path is not null) prefixRewrite = path;
+            else regexRewrite = path;
+        }
+        else if (http && isPrefix)
+        {
+            prefixRewrite = rewrite?.Prefix ?? (rewrite?.DefaultPrefix != false && prefix != "/" ? "/" : null);
+        }
+        Write(match, prefixRewrite, regexRewrite);
+
+        void Write(RouteMatch routeMatch, string? newPrefix, string? newPath)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", route.Name);
+            Match(w, routeMatch);
+            w.WriteStartObject("route");
+            var clusters = GatewayClusters(route.Target, service).ToList();
+            var weights = route.Target.Subsets.Where(s => s.Weight > 0).Select(s => s.Weight).ToList();
+            if (clusters.Count == 1)
+            {
+                w.WriteString("cluster", clusters[0]);
+            }
+            else
+            {
+                w.WriteStartObject("weighted_clusters");
+                w.WriteStartArray("clusters");
+                foreach (var (cluster, weight) in clusters.Zip(weights))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", cluster);
+                    w.WriteNumber("weight", weight);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            if (newPrefix is not null) w.WriteString("prefix_rewrite", newPrefix);
+            if (newPath is not null)
+            {
+                w.WriteStartObject("regex_rewrite");
+                w.WriteStartObject("pattern");
+                w.WriteString("regex", "^.*$");
+                w.WriteEndObject();
+                w.WriteString("substitution", newPath);
+                w.WriteEndObject();
+            }
+            if (rewrite?.DefaultTargetHostname != false) w.WriteString("host_rewrite_literal", service.Name);
+            var port = route.Target.Port is { } number ? service.Ports.First(p => p.Port == number) : service.Ports.First();
+            Timeouts(w, service.Policy, port.Protocol, route.TimeoutMs, null);
+            if (route.IdleTimeoutMs is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
+            if (route.Retry is { } retry)
+                RetryPolicy(w, string.Join(',', retry.On), retry.AttemptsOrDefault, retry.PerTryTimeoutMs, retry.BackoffBaseMsOrDefault, retry.BackoffMaxMsOrDefault);
+            else
+                SafeRetryPolicy(w, port.Protocol);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+    }
+
     private static void VirtualHost(Utf8JsonWriter w, string name, IEnumerable<string> domains, Action writeRoutes)
     {
         w.WriteStartObject();

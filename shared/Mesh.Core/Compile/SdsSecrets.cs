@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Mesh.Core.Model;
 
 namespace Mesh.Core.Compile;
 
@@ -14,19 +15,42 @@ public static class SdsSecrets
     private const string SecretType = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
     /// <summary>The proxy's certificate and key.</summary>
-    public static byte[] Certificate(XdsSettings settings) => Response(CertificateName, w =>
+    public static byte[] Certificate(XdsSettings settings) => CertificateSecret(CertificateName, settings.Tls.CertificateChain, settings.Tls.PrivateKey);
+
+    /// <summary>The mesh's CA bundle.</summary>
+    public static byte[] Validation(XdsSettings settings) => ValidationSecret(ValidationName, settings.Tls.TrustedCa);
+
+    /// <summary>
+    /// The SDS files a gateway's proxies need beside the mesh's two: each TLS listener's certificate and the CA of its
+    /// clients, by the path its listener names.
+    /// </summary>
+    public static IReadOnlyList<(string Path, byte[] Content)> Ingress(GatewayDefinition gateway, XdsSettings settings) =>
+    [
+        .. gateway.Listeners.Where(l => l.Tls is not null).SelectMany(listener =>
+        {
+            var tls = listener.Tls!;
+            var files = new List<(string, byte[])>
+            {
+                (settings.Tls.IngressSecretPath(listener.Port, clientCa: false), CertificateSecret(ResourceNames.IngressCertificate(listener.Port), tls.CertificateChain, tls.PrivateKey)),
+            };
+            if (tls.ClientValidation is { } client)
+                files.Add((settings.Tls.IngressSecretPath(listener.Port, clientCa: true), ValidationSecret(ResourceNames.IngressClientCa(listener.Port), client.TrustedCa)));
+            return files;
+        }),
+    ];
+
+    private static byte[] CertificateSecret(string name, string chain, string key) => Response(name, w =>
     {
         w.WriteStartObject("tls_certificate");
-        File(w, "certificate_chain", settings.Tls.CertificateChain);
-        File(w, "private_key", settings.Tls.PrivateKey);
+        File(w, "certificate_chain", chain);
+        File(w, "private_key", key);
         w.WriteEndObject();
     });
 
-    /// <summary>The mesh's CA bundle.</summary>
-    public static byte[] Validation(XdsSettings settings) => Response(ValidationName, w =>
+    private static byte[] ValidationSecret(string name, string trustedCa) => Response(name, w =>
     {
         w.WriteStartObject("validation_context");
-        File(w, "trusted_ca", settings.Tls.TrustedCa);
+        File(w, "trusted_ca", trustedCa);
         w.WriteEndObject();
     });
 

@@ -46,10 +46,7 @@ public static class SidecarFragments
             w.WriteEndArray();
             w.WriteStartArray("command");
             // The task's id and zone from the task metadata endpoint ECS gives every container.
-            w.WriteStringValue(StartCommand(settings,
-                "TASK=$(curl -s \"$ECS_CONTAINER_METADATA_URI_V4/task\"); " +
-                "NODE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"TaskARN\":\"[^\"]*\\/\\([^\"]*\\)\".*/\\1/p'); " +
-                "ZONE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"AvailabilityZone\":\"\\([^\"]*\\)\".*/\\1/p'); "));
+            w.WriteStringValue(StartCommand(settings, EcsIdentity));
             w.WriteEndArray();
             w.WriteStartObject("healthCheck");
             w.WriteStartArray("command");
@@ -141,22 +138,145 @@ public static class SidecarFragments
             w.WriteStartArray("command");
             w.WriteStringValue("/bin/sh");
             w.WriteStringValue("-c");
-            // The pod's name from the downward API. The downward API cannot read the node's zone label: set POD_ZONE to
-            // the zone (e.g. from a mutating webhook or per-zone deployments) for zone-aware routing.
-            w.WriteStringValue(StartCommand(settings, "NODE=\"$POD_NAME\"; ZONE=\"${POD_ZONE:-}\"; "));
+            w.WriteStringValue(StartCommand(settings, EksIdentity));
             w.WriteEndArray();
             Environment(w, "env", service, controlPlane, settings, downwardApi: true);
-            w.WriteStartObject("readinessProbe");
-            w.WriteStartObject("httpGet");
-            w.WriteString("host", "127.0.0.1");
-            w.WriteString("path", "/ready");
-            w.WriteNumber("port", settings.AdminPort);
+            ReadinessProbe(w, settings);
             w.WriteEndObject();
-            w.WriteNumber("periodSeconds", 5);
+            w.WriteEndArray();
+        });
+
+    /// <summary>The task's id and zone from the task metadata endpoint ECS gives every container.</summary>
+    private const string EcsIdentity =
+        "TASK=$(curl -s \"$ECS_CONTAINER_METADATA_URI_V4/task\"); " +
+        "NODE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"TaskARN\":\"[^\"]*\\/\\([^\"]*\\)\".*/\\1/p'); " +
+        "ZONE=$(printf '%s' \"$TASK\" | sed -n 's/.*\"AvailabilityZone\":\"\\([^\"]*\\)\".*/\\1/p'); ";
+
+    /// <summary>
+    /// The pod's name from the downward API. The downward API cannot read the node's zone label: set POD_ZONE to the
+    /// zone (e.g. from a mutating webhook or per-zone deployments) for zone-aware routing.
+    /// </summary>
+    private const string EksIdentity = "NODE=\"$POD_NAME\"; ZONE=\"${POD_ZONE:-}\"; ";
+
+    /// <summary>Each SDS file a gateway needs is carried by a variable of this prefix, named after the file.</summary>
+    public const string GatewaySecretPrefix = "ENVOY_SDS_FILE_";
+
+    /// <summary>
+    /// A gateway's Envoy container for an ECS task (Fargate behind a Network Load Balancer): no interception, its
+    /// listener ports published, its SDS files (the mesh certificate for mTLS to services, each TLS listener's
+    /// certificate) carried in variables, which a task definition may also take from SSM parameters.
+    /// </summary>
+    public static byte[] EcsGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+        Write(w =>
+        {
+            w.WriteStartArray("containerDefinitions");
+            w.WriteStartObject();
+            w.WriteString("name", "envoy");
+            w.WriteString("image", image);
+            w.WriteBoolean("essential", true);
+            w.WriteString("user", EnvoyUid);
+            w.WriteNumber("memoryReservation", 256);
+            w.WriteStartArray("portMappings");
+            foreach (var listener in gateway.Listeners)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("containerPort", listener.Port);
+                w.WriteString("protocol", "tcp");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("environment");
+            foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(w, name, value);
+            w.WriteEndArray();
+            w.WriteStartArray("entryPoint");
+            w.WriteStringValue("/bin/sh");
+            w.WriteStringValue("-c");
+            w.WriteEndArray();
+            w.WriteStartArray("command");
+            w.WriteStringValue(GatewayStartCommand(settings, EcsIdentity));
+            w.WriteEndArray();
+            w.WriteStartObject("healthCheck");
+            w.WriteStartArray("command");
+            w.WriteStringValue("CMD-SHELL");
+            w.WriteStringValue(ReadyCheck(settings));
+            w.WriteEndArray();
+            w.WriteNumber("interval", 5);
+            w.WriteNumber("timeout", 2);
+            w.WriteNumber("retries", 3);
+            w.WriteNumber("startPeriod", 10);
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndArray();
         });
+
+    /// <summary>A gateway's Envoy container for a Kubernetes Deployment behind a Service of type LoadBalancer.</summary>
+    public static byte[] EksGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+        Write(w =>
+        {
+            w.WriteStartArray("containers");
+            w.WriteStartObject();
+            w.WriteString("name", "envoy");
+            w.WriteString("image", image);
+            w.WriteStartObject("securityContext");
+            w.WriteNumber("runAsUser", int.Parse(EnvoyUid, CultureInfo.InvariantCulture));
+            w.WriteEndObject();
+            w.WriteStartArray("ports");
+            foreach (var listener in gateway.Listeners)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("containerPort", listener.Port);
+                w.WriteString("protocol", "TCP");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("command");
+            w.WriteStringValue("/bin/sh");
+            w.WriteStringValue("-c");
+            w.WriteStringValue(GatewayStartCommand(settings, EksIdentity));
+            w.WriteEndArray();
+            w.WriteStartArray("env");
+            foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(w, name, value);
+            PodName(w);
+            w.WriteEndArray();
+            ReadinessProbe(w, settings);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        });
+
+    /// <summary>The bootstrap and every SDS file of a gateway, as the variables its start command reads.</summary>
+    public static IReadOnlyList<(string Name, string Value)> GatewayEnvironment(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings)
+    {
+        var bootstrap = BootstrapWriter.Write(gateway.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder);
+        var files = new List<(string Path, byte[] Content)>
+        {
+            (settings.Tls.CertificateSecretPath, SdsSecrets.Certificate(settings)),
+            (settings.Tls.ValidationSecretPath, SdsSecrets.Validation(settings)),
+        };
+        files.AddRange(SdsSecrets.Ingress(gateway, settings));
+        return
+        [
+            (BootstrapVariable, Encoding.UTF8.GetString(bootstrap)),
+            .. files.Select(f => (GatewaySecretVariable(f.Path), Encoding.UTF8.GetString(f.Content))),
+            ("ENVOY_LOG_LEVEL", "info"),
+        ];
+    }
+
+    /// <summary>"/tmp/envoy-sds/ingress-443-ca.json" is carried by ENVOY_SDS_FILE_INGRESS_443_CA.</summary>
+    public static string GatewaySecretVariable(string path)
+    {
+        var file = path[(path.LastIndexOf('/') + 1)..];
+        return GatewaySecretPrefix + file[..^".json".Length].Replace('-', '_').ToUpperInvariant();
+    }
+
+    /// <summary>
+    /// Writes every SDS file its variables carry (so a task definition may add or take them from SSM without a new
+    /// command), fills the bootstrap's placeholders and starts Envoy.
+    /// </summary>
+    public static string GatewayStartCommand(XdsSettings settings, string identity) =>
+        $"mkdir -p '{settings.Tls.SecretsDirectory}' && " +
+        $"for name in $(env | sed -n 's/^{GatewaySecretPrefix}\\([A-Z0-9_]*\\)=.*/\\1/p'); do " +
+        $"printenv \"{GatewaySecretPrefix}$name\" > \"{settings.Tls.SecretsDirectory.TrimEnd('/')}/$(printf '%s' \"$name\" | tr 'A-Z_' 'a-z-').json\"; done; " +
+        identity + Launch;
 
     /// <summary>App Mesh's interception settings (ECS proxyConfiguration property names).</summary>
     public static IReadOnlyList<(string Name, string Value)> Interception(ServiceDefinition service, XdsSettings settings) =>
@@ -168,11 +288,13 @@ public static class SidecarFragments
         ("EgressIgnoredIPs", EgressIgnoredIps),
     ];
 
-    /// <summary>Fills the bootstrap's placeholders (an empty zone leaves the locality to match nothing) and starts Envoy.</summary>
+    /// <summary>Writes the SDS files, fills the bootstrap's placeholders (an empty zone leaves the locality to match nothing) and starts Envoy.</summary>
     private static string StartCommand(XdsSettings settings, string identity) =>
         identity +
         $"mkdir -p '{settings.Tls.SecretsDirectory}' && printf '%s' \"${CertificateSecretVariable}\" > '{settings.Tls.CertificateSecretPath}' && " +
-        $"printf '%s' \"${ValidationSecretVariable}\" > '{settings.Tls.ValidationSecretPath}' && " +
+        $"printf '%s' \"${ValidationSecretVariable}\" > '{settings.Tls.ValidationSecretPath}' && " + Launch;
+
+    private static readonly string Launch =
         $"REGION=$(printf '%s' \"$ZONE\" | sed 's/[a-z]*$//'); " +
         $"printf '%s' \"${BootstrapVariable}\" | sed \"s|{NodePlaceholder}|$NODE|g; s|{ZonePlaceholder}|$ZONE|g; s|{RegionPlaceholder}|$REGION|g\" > /tmp/envoy.json && " +
         "exec envoy -c /tmp/envoy.json";
@@ -184,33 +306,44 @@ public static class SidecarFragments
     {
         var bootstrap = BootstrapWriter.Write(service.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder);
         w.WriteStartArray(property);
-        w.WriteStartObject();
-        w.WriteString("name", BootstrapVariable);
-        w.WriteString("value", Encoding.UTF8.GetString(bootstrap));
-        w.WriteEndObject();
+        Variable(w, BootstrapVariable, Encoding.UTF8.GetString(bootstrap));
         foreach (var (name, secret) in new[] { (CertificateSecretVariable, SdsSecrets.Certificate(settings)), (ValidationSecretVariable, SdsSecrets.Validation(settings)) })
-        {
-            w.WriteStartObject();
-            w.WriteString("name", name);
-            w.WriteString("value", Encoding.UTF8.GetString(secret));
-            w.WriteEndObject();
-        }
-        w.WriteStartObject();
-        w.WriteString("name", "ENVOY_LOG_LEVEL");
-        w.WriteString("value", "info");
-        w.WriteEndObject();
-        if (downwardApi)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", "POD_NAME");
-            w.WriteStartObject("valueFrom");
-            w.WriteStartObject("fieldRef");
-            w.WriteString("fieldPath", "metadata.name");
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+            Variable(w, name, Encoding.UTF8.GetString(secret));
+        Variable(w, "ENVOY_LOG_LEVEL", "info");
+        if (downwardApi) PodName(w);
         w.WriteEndArray();
+    }
+
+    private static void Variable(Utf8JsonWriter w, string name, string value)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteString("value", value);
+        w.WriteEndObject();
+    }
+
+    private static void PodName(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", "POD_NAME");
+        w.WriteStartObject("valueFrom");
+        w.WriteStartObject("fieldRef");
+        w.WriteString("fieldPath", "metadata.name");
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void ReadinessProbe(Utf8JsonWriter w, XdsSettings settings)
+    {
+        w.WriteStartObject("readinessProbe");
+        w.WriteStartObject("httpGet");
+        w.WriteString("host", "127.0.0.1");
+        w.WriteString("path", "/ready");
+        w.WriteNumber("port", settings.AdminPort);
+        w.WriteEndObject();
+        w.WriteNumber("periodSeconds", 5);
+        w.WriteEndObject();
     }
 
     private static byte[] Write(Action<Utf8JsonWriter> body)

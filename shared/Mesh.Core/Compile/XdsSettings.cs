@@ -56,6 +56,9 @@ public sealed record MeshTlsFiles
 
     public string CertificateSecretPath => $"{SecretsDirectory.TrimEnd('/')}/{SdsSecrets.CertificateName}.json";
     public string ValidationSecretPath => $"{SecretsDirectory.TrimEnd('/')}/{SdsSecrets.ValidationName}.json";
+
+    /// <summary>The SDS file of a gateway listener's certificate, or of the CA its clients' certificates must chain to.</summary>
+    public string IngressSecretPath(int port, bool clientCa) => $"{SecretsDirectory.TrimEnd('/')}/ingress-{port}{(clientCa ? "-ca" : "")}.json";
     /// <summary>The directory Envoy watches: the one the certificate files are rotated in.</summary>
     public string CertificateDirectory => CertificateChain.LastIndexOf('/') is > 0 and var slash ? CertificateChain[..slash] : "/";
 }

@@ -18,24 +18,49 @@ public static class EditLimits
     public const int MaxMatchesPerRoute = 20;
     public const int MaxRetryConditions = 16;
     public const int MaxAllowedCallers = 200;
+    public const int MaxGatewaysPerMesh = 100;
+    public const int MaxGatewayListeners = 10;
+    public const int MaxGatewayRoutes = 200;
     /// <summary>Path, header and query regexes: short enough that RE2 compiles each in microseconds.</summary>
     public const int MaxRegexLength = 1024;
     /// <summary>Any other text field: names, values, versions, hostnames.</summary>
     public const int MaxTextLength = 1024;
 
-    /// <summary>The limits this mesh exceeds, for the services that <paramref name="changed"/> names (null: all).</summary>
+    /// <summary>The limits this mesh exceeds, for the services and gateways that <paramref name="changed"/> names (null: all).</summary>
     public static IReadOnlyList<FieldError> Exceeded(MeshState mesh, IReadOnlySet<string>? changed = null)
     {
         var errors = new List<FieldError>();
         if (mesh.Services.Count > MaxServicesPerMesh)
             errors.Add(new FieldError($"meshes/{mesh.Name}", "$.services", $"a mesh may have at most {MaxServicesPerMesh} services"));
+        if (mesh.Gateways.Count > MaxGatewaysPerMesh)
+            errors.Add(new FieldError($"meshes/{mesh.Name}", "$.gateways", $"a mesh may have at most {MaxGatewaysPerMesh} gateways"));
         foreach (var service in mesh.Services.Values.Where(s => changed is null || changed.Contains(s.Name)))
         {
             Check(errors, MeshValidator.ServiceResource(service.Name), service);
             Check(errors, MeshValidator.RoutesResource(service.Name), service.Routes);
             Check(errors, MeshValidator.PolicyResource(service.Name), service.Policy);
         }
+        foreach (var gateway in mesh.Gateways.Values.Where(g => changed is null || changed.Contains(g.Name)))
+            Check(errors, MeshValidator.GatewayResource(gateway.Name), gateway);
         return errors;
+    }
+
+    private static void Check(List<FieldError> errors, string resource, GatewayDefinition gateway)
+    {
+        Count(errors, resource, "$.listeners", gateway.Listeners.Length, MaxGatewayListeners);
+        if (Count(errors, resource, "$.routes", gateway.Routes.Length, MaxGatewayRoutes)) return;
+        for (var r = 0; r < gateway.Routes.Length; r++)
+        {
+            var (route, at) = (gateway.Routes[r], $"$.routes[{r}]");
+            Text(errors, resource, $"{at}.name", route.Name, MaxTextLength);
+            Count(errors, resource, $"{at}.target.subsets", route.Target.Subsets.Length, MaxTargetsPerRoute);
+            Text(errors, resource, $"{at}.match.hostname.exact", route.Match.Hostname?.Exact, MaxTextLength);
+            Text(errors, resource, $"{at}.match.hostname.suffix", route.Match.Hostname?.Suffix, MaxTextLength);
+            Text(errors, resource, $"{at}.match.grpcService", route.Match.GrpcService, MaxTextLength);
+            Text(errors, resource, $"{at}.rewrite.prefix", route.Rewrite?.Prefix, MaxTextLength);
+            Text(errors, resource, $"{at}.rewrite.path", route.Rewrite?.Path, MaxTextLength);
+            CheckMatch(errors, resource, at, route.Match.ToRouteMatch() with { Prefix = route.Match.Prefix }, route.Retry);
+        }
     }
 
     private static void Check(List<FieldError> errors, string resource, ServiceDefinition service)
@@ -57,27 +82,33 @@ public static class EditLimits
             var (route, at) = (routes[r], $"$.routes[{r}]");
             Text(errors, resource, $"{at}.name", route.Name, MaxTextLength);
             Count(errors, resource, $"{at}.targets", route.Targets.Length, MaxTargetsPerRoute);
-            Count(errors, resource, $"{at}.match.headers", route.Match.Headers.Length, MaxMatchesPerRoute);
-            Count(errors, resource, $"{at}.match.queryParameters", route.Match.QueryParameters.Length, MaxMatchesPerRoute);
-            if (route.Retry is { } retry) Count(errors, resource, $"{at}.retry.on", retry.On.Length, MaxRetryConditions);
-            Text(errors, resource, $"{at}.match.regex", route.Match.Regex, MaxRegexLength);
-            Text(errors, resource, $"{at}.match.prefix", route.Match.Prefix, MaxTextLength);
-            Text(errors, resource, $"{at}.match.path", route.Match.Path, MaxTextLength);
-            for (var h = 0; h < Math.Min(route.Match.Headers.Length, MaxMatchesPerRoute); h++)
-            {
-                var header = route.Match.Headers[h];
-                Text(errors, resource, $"{at}.match.headers[{h}].regex", header.Regex, MaxRegexLength);
-                Text(errors, resource, $"{at}.match.headers[{h}].exact", header.Exact, MaxTextLength);
-                Text(errors, resource, $"{at}.match.headers[{h}].prefix", header.Prefix, MaxTextLength);
-                Text(errors, resource, $"{at}.match.headers[{h}].name", header.Name, MaxTextLength);
-            }
-            for (var q = 0; q < Math.Min(route.Match.QueryParameters.Length, MaxMatchesPerRoute); q++)
-            {
-                var query = route.Match.QueryParameters[q];
-                Text(errors, resource, $"{at}.match.queryParameters[{q}].regex", query.Regex, MaxRegexLength);
-                Text(errors, resource, $"{at}.match.queryParameters[{q}].exact", query.Exact, MaxTextLength);
-                Text(errors, resource, $"{at}.match.queryParameters[{q}].name", query.Name, MaxTextLength);
-            }
+            CheckMatch(errors, resource, at, route.Match, route.Retry);
+        }
+    }
+
+    /// <summary>A route's match and retry conditions, at <paramref name="at"/>; the same for service and gateway routes.</summary>
+    private static void CheckMatch(List<FieldError> errors, string resource, string at, RouteMatch match, RetryPolicy? retry)
+    {
+        Count(errors, resource, $"{at}.match.headers", match.Headers.Length, MaxMatchesPerRoute);
+        Count(errors, resource, $"{at}.match.queryParameters", match.QueryParameters.Length, MaxMatchesPerRoute);
+        if (retry is not null) Count(errors, resource, $"{at}.retry.on", retry.On.Length, MaxRetryConditions);
+        Text(errors, resource, $"{at}.match.regex", match.Regex, MaxRegexLength);
+        Text(errors, resource, $"{at}.match.prefix", match.Prefix, MaxTextLength);
+        Text(errors, resource, $"{at}.match.path", match.Path, MaxTextLength);
+        for (var h = 0; h < Math.Min(match.Headers.Length, MaxMatchesPerRoute); h++)
+        {
+            var header = match.Headers[h];
+            Text(errors, resource, $"{at}.match.headers[{h}].regex", header.Regex, MaxRegexLength);
+            Text(errors, resource, $"{at}.match.headers[{h}].exact", header.Exact, MaxTextLength);
+            Text(errors, resource, $"{at}.match.headers[{h}].prefix", header.Prefix, MaxTextLength);
+            Text(errors, resource, $"{at}.match.headers[{h}].name", header.Name, MaxTextLength);
+        }
+        for (var q = 0; q < Math.Min(match.QueryParameters.Length, MaxMatchesPerRoute); q++)
+        {
+            var query = match.QueryParameters[q];
+            Text(errors, resource, $"{at}.match.queryParameters[{q}].regex", query.Regex, MaxRegexLength);
+            Text(errors, resource, $"{at}.match.queryParameters[{q}].exact", query.Exact, MaxTextLength);
+            Text(errors, resource, $"{at}.match.queryParameters[{q}].name", query.Name, MaxTextLength);
         }
     }
 

@@ -16,7 +16,11 @@ public sealed record EditRequest(string Mesh, string Actor, string? Reason, stri
 public abstract record EditDecision;
 
 /// <summary>The mesh after the edit (null: the mesh is deleted); <paramref name="Services"/> are the services it touches.</summary>
-public sealed record Propose(MeshState? Mesh, IReadOnlyList<string> Services, MeshLifecycle Lifecycle = MeshLifecycle.Edited) : EditDecision;
+public sealed record Propose(MeshState? Mesh, IReadOnlyList<string> Services, MeshLifecycle Lifecycle = MeshLifecycle.Edited) : EditDecision
+{
+    /// <summary>The gateways it touches.</summary>
+    public IReadOnlyList<string> Gateways { get; init; } = [];
+}
 
 public enum RefusalKind { NotFound, PreconditionFailed, PreconditionRequired, Conflict }
 
@@ -69,26 +73,32 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
             .Select(name => new ServiceChange(name, Stored(current, name), Stored(proposal.Mesh, name)))
             .Where(c => !StoredService.Same(c.Before, c.After))
             .ToList();
+        var gatewayChanges = proposal.Gateways
+            .Distinct(StringComparer.Ordinal)
+            .Select(name => new GatewayChange(name, current?.Gateways.GetValueOrDefault(name), proposal.Mesh?.Gateways.GetValueOrDefault(name)))
+            .Where(c => !GatewayDefinition.Same(c.Before, c.After))
+            .ToList();
         var settingsBefore = current?.Settings ?? MeshSettings.Default;
         var settingsAfter = proposal.Mesh?.Settings ?? MeshSettings.Default;
         var settingsChange = SettingsChange.Same(settingsBefore, settingsAfter) ? null : new SettingsChange(settingsBefore, settingsAfter);
-        if (changes.Count == 0 && settingsChange is null && proposal.Lifecycle == MeshLifecycle.Edited && current is not null) return new EditUnchanged(current);
+        if (changes.Count == 0 && gatewayChanges.Count == 0 && settingsChange is null && proposal.Lifecycle == MeshLifecycle.Edited && current is not null) return new EditUnchanged(current);
 
-        if (changes.Count > desired.MaxServicesPerChange)
+        if (changes.Count + gatewayChanges.Count > desired.MaxServicesPerChange)
         {
             return new EditInvalid([new FieldError("spec", "$.services",
-                $"changes {changes.Count} services; this store writes at most {desired.MaxServicesPerChange} in one change: apply it in steps")]);
+                $"changes {changes.Count} services and {gatewayChanges.Count} gateways; this store writes at most {desired.MaxServicesPerChange} in one change: apply it in steps")]);
         }
         if (proposal.Mesh is { } proposed)
         {
             using var validate = PipelineTracing.Start(PipelineTracing.Validate);
-            var exceeded = EditLimits.Exceeded(proposed, changes.Select(c => c.Name).ToHashSet(StringComparer.Ordinal));
+            var exceeded = EditLimits.Exceeded(proposed, changes.Select(c => c.Name).Concat(gatewayChanges.Select(g => g.Name)).ToHashSet(StringComparer.Ordinal));
             if (exceeded.Count > 0) return new EditInvalid(exceeded);
             var errors = MeshValidator.NewErrors(current, proposed, settings);
             if (errors.Count > 0) return new EditInvalid(errors);
         }
         var fleets = changes
             .SelectMany(c => (current?.FleetsAffectedByDefinition(c.Name) ?? []).Concat(proposal.Mesh?.FleetsAffectedByDefinition(c.Name) ?? []))
+            .Concat(gatewayChanges.Select(g => new FleetId(request.Mesh, g.Name)))
             .Concat(settingsChange is null ? [] : (proposal.Mesh?.Fleets ?? []))
             .Distinct().Order(FleetOrder.Instance).ToList();
         var revision = (current?.Revision ?? 0) + 1;
@@ -121,6 +131,7 @@ public sealed class MeshEditor(IDesiredStateStore desired, SnapshotCache snapsho
             RollbackOf = request.RollbackOf,
             Lifecycle = proposal.Lifecycle,
             Services = [.. changes],
+            Gateways = [.. gatewayChanges],
             Settings = settingsChange,
         };
         using (PipelineTracing.Start(PipelineTracing.Store))

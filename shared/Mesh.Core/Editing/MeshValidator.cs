@@ -39,6 +39,10 @@ public static partial class MeshValidator
             foreach (var error in ValidateRoutes(service)) yield return error;
             foreach (var error in ValidatePolicy(mesh, service)) yield return error;
         }
+        foreach (var gateway in mesh.Gateways.Values)
+        {
+            foreach (var error in ValidateGateway(mesh, gateway, settings)) yield return error;
+        }
         foreach (var error in ValidateSettings(mesh, settings)) yield return error;
     }
 
@@ -93,6 +97,7 @@ public static partial class MeshValidator
     {
         var errors = new Errors(ServiceResource(service.Name));
         if (!IsDnsLabel(service.Name)) errors.Add("$.name", DnsLabelRule);
+        else if (mesh.Gateways.ContainsKey(service.Name)) errors.Add("$.name", $"'{service.Name}' is a gateway of mesh '{mesh.Name}'; a service's fleet needs a name of its own");
         if (service.Port is < 1 or > 65535) errors.Add("$.port", "must be between 1 and 65535");
         else if (settings.ReservedPorts.Contains(service.Port))
             errors.Add("$.port", ReservedPortRule(settings));
@@ -262,7 +267,7 @@ public static partial class MeshValidator
         for (var i = 0; i < policy.AllowedCallers.Length; i++)
         {
             var caller = policy.AllowedCallers[i];
-            if (!mesh.Services.ContainsKey(caller)) errors.Add($"$.allowedCallers[{i}]", $"'{caller}' is not a service of mesh '{mesh.Name}'");
+            if (!mesh.HasFleet(caller)) errors.Add($"$.allowedCallers[{i}]", $"'{caller}' is neither a service nor a gateway of mesh '{mesh.Name}'");
         }
         if (policy.AllowedCallers.Length > 0 && policy.Mtls != MtlsMode.Strict)
             errors.Add("$.allowedCallers", "callers are identified by their certificates, so this needs mtls STRICT");

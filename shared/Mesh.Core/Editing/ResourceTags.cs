@@ -21,6 +21,9 @@ public static class ResourceTags
     public static string Policy(ServiceDefinition service) =>
         Of(JsonSerializer.SerializeToUtf8Bytes(service.Policy, CanonicalJson.Default.ServicePolicy));
 
+    public static string Gateway(GatewayDefinition gateway) =>
+        Of(JsonSerializer.SerializeToUtf8Bytes(gateway, CanonicalJson.Default.GatewayDefinition));
+
     public static string Settings(MeshSettings settings) =>
         Of(JsonSerializer.SerializeToUtf8Bytes(settings, CanonicalJson.Default.MeshSettings));
 

@@ -15,4 +15,5 @@ namespace Mesh.Core.Model;
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(ServicePolicy))]
 [JsonSerializable(typeof(MeshSettings))]
+[JsonSerializable(typeof(GatewayDefinition))]
 public sealed partial class CanonicalJson : JsonSerializerContext;

@@ -33,6 +33,9 @@ public sealed record SettingsChange(MeshSettings Before, MeshSettings After)
 /// <summary>One service before and after a change; null where it did not exist.</summary>
 public sealed record ServiceChange(string Name, StoredService? Before, StoredService? After);
 
+/// <summary>One gateway before and after a change; null where it did not exist.</summary>
+public sealed record GatewayChange(string Name, GatewayDefinition? Before, GatewayDefinition? After);
+
 public enum MeshLifecycle { Edited, Created, Deleted }
 
 /// <summary>What a fleet's head became when a change was published.</summary>
@@ -61,6 +64,7 @@ public sealed record ChangeRecord
     public string? RollbackOf { get; init; }
     public MeshLifecycle Lifecycle { get; init; } = MeshLifecycle.Edited;
     public ImmutableArray<ServiceChange> Services { get; init => field = value.IsDefault ? [] : value; } = [];
+    public ImmutableArray<GatewayChange> Gateways { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>Null when the change left the mesh's settings as they were.</summary>
     public SettingsChange? Settings { get; init; }
     public ImmutableArray<PublishedVersion> Published { get; init => field = value.IsDefault ? [] : value; } = [];

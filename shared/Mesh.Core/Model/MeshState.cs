@@ -8,13 +8,15 @@ public sealed class MeshState
 {
     private readonly Lazy<FrozenDictionary<string, ImmutableArray<string>>> _callers;
 
-    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0, string generation = "", MeshSettings? settings = null)
+    public MeshState(string name, IEnumerable<ServiceDefinition> services, long revision = 0, string generation = "", MeshSettings? settings = null,
+        IEnumerable<GatewayDefinition>? gateways = null)
     {
         Name = name;
         Revision = revision;
         Generation = generation;
         Settings = settings ?? MeshSettings.Default;
         Services = services.ToImmutableSortedDictionary(s => s.Name, s => s, StringComparer.Ordinal);
+        Gateways = (gateways ?? []).ToImmutableSortedDictionary(g => g.Name, g => g, StringComparer.Ordinal);
         _callers = new(IndexCallers);
     }
 
@@ -30,13 +32,19 @@ public sealed class MeshState
 
     public ImmutableSortedDictionary<string, ServiceDefinition> Services { get; }
 
+    /// <summary>The mesh's ingress gateways, by name; each is a fleet of its own.</summary>
+    public ImmutableSortedDictionary<string, GatewayDefinition> Gateways { get; }
+
     /// <summary>Settings of the whole mesh (egress), compiled into every fleet.</summary>
     public MeshSettings Settings { get; }
 
-    /// <summary>Every fleet of the mesh: what a change to its settings affects.</summary>
-    public IEnumerable<FleetId> Fleets => Services.Keys.Select(s => new FleetId(Name, s));
+    /// <summary>Every fleet of the mesh, its services' and its gateways': what a change to its settings affects.</summary>
+    public IEnumerable<FleetId> Fleets => Services.Keys.Concat(Gateways.Keys).Select(s => new FleetId(Name, s));
 
-    /// <summary>Fleets whose configuration depends on the endpoints of <paramref name="service"/>: every fleet that calls it.</summary>
+    /// <summary>Whether a fleet of this mesh exists by that name, of a service or a gateway.</summary>
+    public bool HasFleet(string name) => Services.ContainsKey(name) || Gateways.ContainsKey(name);
+
+    /// <summary>Fleets whose configuration depends on the endpoints of <paramref name="service"/>: every fleet that calls it, gateways routing to it included.</summary>
     public IEnumerable<FleetId> FleetsCalling(string service) =>
         _callers.Value.TryGetValue(service, out var callers) ? callers.Select(c => new FleetId(Name, c)) : [];
 
@@ -46,17 +54,22 @@ public sealed class MeshState
 
     /// <summary>The same mesh with one service replaced, added (by name) or, when <paramref name="definition"/> is null, removed.</summary>
     public MeshState With(string service, ServiceDefinition? definition) =>
-        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision, Generation, Settings);
+        new(Name, definition is null ? Services.Remove(service).Values : Services.SetItem(service, definition).Values, Revision, Generation, Settings, Gateways.Values);
+
+    /// <summary>The same mesh with one gateway replaced, added (by name) or, when <paramref name="definition"/> is null, removed.</summary>
+    public MeshState WithGateway(string gateway, GatewayDefinition? definition) =>
+        new(Name, Services.Values, Revision, Generation, Settings, definition is null ? Gateways.Remove(gateway).Values : Gateways.SetItem(gateway, definition).Values);
 
     /// <summary>The same services with other mesh settings.</summary>
-    public MeshState With(MeshSettings settings) => new(Name, Services.Values, Revision, Generation, settings);
+    public MeshState With(MeshSettings settings) => new(Name, Services.Values, Revision, Generation, settings, Gateways.Values);
 
     /// <summary>The same services at another revision (of this generation, or of a new one).</summary>
-    public MeshState At(long revision, string generation) => new(Name, Services.Values, revision, generation, Settings);
+    public MeshState At(long revision, string generation) => new(Name, Services.Values, revision, generation, Settings, Gateways.Values);
 
     private FrozenDictionary<string, ImmutableArray<string>> IndexCallers() =>
         Services.Values
             .SelectMany(caller => caller.Backends.Distinct(StringComparer.Ordinal).Select(backend => (backend, caller: caller.Name)))
+            .Concat(Gateways.Values.SelectMany(gateway => gateway.Targets.Select(target => (backend: target, caller: gateway.Name))))
             .GroupBy(p => p.backend, StringComparer.Ordinal)
             .ToFrozenDictionary(g => g.Key, g => g.Select(p => p.caller).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
 }

@@ -37,7 +37,7 @@ public sealed class MeshEdits(MeshEditor editor, IDesiredStateStore desired, Aft
     }
 
     /// <summary>
-    /// Restores every service a change touched, and the mesh's settings if it moved them, to what they were before it. Only an edit can be rolled back (not a mesh's
+    /// Restores every service and gateway a change touched, and the mesh's settings if it moved them, to what they were before it. Only an edit can be rolled back (not a mesh's
     /// creation or deletion), and only within the mesh generation it was made in: a change of a mesh that was deleted
     /// since is a conflict, never applied to the new mesh of that name.
     /// </summary>
@@ -48,14 +48,16 @@ public sealed class MeshEdits(MeshEditor editor, IDesiredStateStore desired, Aft
         if (change.Lifecycle != MeshLifecycle.Edited)
             return Refused(RefusalKind.Conflict, $"change {changeId} {change.Lifecycle.ToString().ToLowerInvariant()} the mesh; create or delete the mesh instead");
         var services = change.Services.Select(s => s.Name).ToList();
+        var gateways = change.Gateways.Select(g => g.Name).ToList();
         return await EditAsync(request with { RollbackOf = changeId }, current =>
         {
             if (current is null) return new Refuse(RefusalKind.Conflict, $"mesh '{request.Mesh}' was deleted after change {changeId}; its changes cannot be rolled back");
             if (current.Generation != change.Generation)
                 return new Refuse(RefusalKind.Conflict, $"change {changeId} belongs to an earlier mesh '{request.Mesh}', deleted since; it cannot be rolled back into this one");
             var restored = change.Services.Aggregate(current, (state, s) => state.With(s.Name, s.Before?.ToDefinition()));
+            restored = change.Gateways.Aggregate(restored, (state, g) => state.WithGateway(g.Name, g.Before));
             if (change.Settings is { } settings) restored = restored.With(settings.Before);
-            return new Propose(restored, services);
+            return new Propose(restored, services) { Gateways = gateways };
         }, cancellationToken);
     }
 

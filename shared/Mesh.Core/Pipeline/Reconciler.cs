@@ -35,7 +35,7 @@ public sealed class Reconciler(IDesiredStateStore desired, FleetPublisher publis
     public async Task<MeshReconciled?> ReconcileMeshAsync(string mesh, CancellationToken cancellationToken)
     {
         if (await desired.GetMeshAsync(mesh, cancellationToken) is not { } state) return null;
-        var fleets = state.Services.Keys.Select(service => new FleetId(mesh, service)).ToList();
+        var fleets = state.Fleets.ToList();
         var outcomes = await publisher.PublishAsync(fleets, cancellationToken, onlyLagging: true);
         var registry = await CompleteNewestChangeAsync(state, outcomes, cancellationToken);
         var after = await afterCommit.RunAsync(outcomes, $"reconcile of mesh {mesh}", registry, cancellationToken);
@@ -46,9 +46,10 @@ public sealed class Reconciler(IDesiredStateStore desired, FleetPublisher publis
     private async Task<RegistryWork> CompleteNewestChangeAsync(MeshState state, IReadOnlyList<PublishOutcome> outcomes, CancellationToken cancellationToken)
     {
         var newest = (await desired.ListChangesAsync(state.Name, null, 1, cancellationToken)).Items is [var first, ..] ? first : null;
-        if (newest is null || newest.Services.IsEmpty || !newest.Published.IsEmpty || newest.Generation != state.Generation || newest.Revision != state.Revision)
+        if (newest is null || (newest.Services.IsEmpty && newest.Gateways.IsEmpty) || !newest.Published.IsEmpty || newest.Generation != state.Generation || newest.Revision != state.Revision)
             return RegistryWork.None;
-        var affected = newest.Services.SelectMany(s => state.FleetsAffectedByDefinition(s.Name)).ToHashSet();
+        var affected = newest.Services.SelectMany(s => state.FleetsAffectedByDefinition(s.Name))
+            .Concat(newest.Gateways.Select(g => new FleetId(state.Name, g.Name))).ToHashSet();
         var published = outcomes.Where(o => affected.Contains(o.Fleet))
             .Select(o => new PublishedVersion(o.Fleet.ToString(), o.Status.ToString(), o.Version, o.PreviousVersion)).ToList();
         await desired.RecordPublishedAsync(state.Name, newest.Id, published, cancellationToken);

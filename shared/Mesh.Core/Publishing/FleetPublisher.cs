@@ -15,7 +15,7 @@ public enum PublishStatus
     Unchanged,
     /// <summary>The inputs do not make a configuration Envoy would accept; the fleet keeps serving its last snapshot.</summary>
     Refused,
-    /// <summary>The fleet's service is no longer defined.</summary>
+    /// <summary>The fleet's service or gateway is no longer defined.</summary>
     NoSuchFleet,
 }
 
@@ -148,11 +148,11 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         }
     }
 
-    private CompileResult Compile(FleetId fleet, FleetInputs fleetInputs, BackendResourceCache backends)
+    private CompileResult Compile(FleetId fleet, CompileInputs fleetInputs, BackendResourceCache backends)
     {
         using var span = PipelineTracing.Start(PipelineTracing.Compile);
         span?.SetTag("mesh.fleet", fleet.ToString());
-        return FleetCompiler.Compile(fleetInputs, settings, backends);
+        return fleetInputs.Compile(settings, backends);
     }
 
     /// <summary>Null when another writer moved the head first.</summary>
@@ -183,9 +183,22 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
             var workloads = new HashSet<WorkloadKey>();
             foreach (var fleet in fleets)
             {
-                if (await MeshAsync(fleet.Mesh, cancellationToken) is not { } mesh || !mesh.Services.TryGetValue(fleet.Service, out var service)) continue;
-                if (service.Workload is { } own && !_endpoints.ContainsKey(own.Key)) workloads.Add(own.Key);
-                foreach (var backend in service.Backends)
+                if (await MeshAsync(fleet.Mesh, cancellationToken) is not { } mesh) continue;
+                IEnumerable<string> backends;
+                if (mesh.Services.TryGetValue(fleet.Service, out var service))
+                {
+                    if (service.Workload is { } own && !_endpoints.ContainsKey(own.Key)) workloads.Add(own.Key);
+                    backends = service.Backends;
+                }
+                else if (mesh.Gateways.TryGetValue(fleet.Service, out var gateway))
+                {
+                    backends = gateway.Targets;
+                }
+                else
+                {
+                    continue;
+                }
+                foreach (var backend in backends)
                 {
                     if (mesh.Services.GetValueOrDefault(backend)?.Workload is { } source && !_endpoints.ContainsKey(source.Key)) workloads.Add(source.Key);
                 }
@@ -195,19 +208,28 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
                 _endpoints[workload] = [.. live.SelectMany(o => o.Endpoints)];
         }
 
-        public async Task<FleetInputs?> ReadAsync(FleetId fleet, CancellationToken cancellationToken)
+        /// <summary>A service's or a gateway's inputs; null when the mesh has no fleet of that name.</summary>
+        public async Task<CompileInputs?> ReadAsync(FleetId fleet, CancellationToken cancellationToken)
         {
             var mesh = await MeshAsync(fleet.Mesh, cancellationToken);
-            if (mesh is null || !mesh.Services.TryGetValue(fleet.Service, out var service)) return null;
+            if (mesh is null) return null;
+            if (mesh.Gateways.TryGetValue(fleet.Service, out var gateway))
+                return new GatewayInputs(gateway, await BackendsAsync(mesh, gateway.Targets, cancellationToken)) { Settings = mesh.Settings };
+            if (!mesh.Services.TryGetValue(fleet.Service, out var service)) return null;
+            var own = service.Workload is { } ownSource ? await EndpointsAsync(ownSource.Key, cancellationToken) : [];
+            return new FleetInputs(service, await BackendsAsync(mesh, service.Backends, cancellationToken)) { OwnEndpoints = own, Settings = mesh.Settings };
+        }
+
+        private async Task<List<BackendInputs>> BackendsAsync(MeshState mesh, IEnumerable<string> names, CancellationToken cancellationToken)
+        {
             var backends = new List<BackendInputs>();
-            foreach (var name in service.Backends)
+            foreach (var name in names)
             {
                 var definition = mesh.Services.GetValueOrDefault(name);
                 var recorded = definition?.Workload is { } source ? await EndpointsAsync(source.Key, cancellationToken) : [];
                 backends.Add(new BackendInputs(name, definition, recorded));
             }
-            var own = service.Workload is { } ownSource ? await EndpointsAsync(ownSource.Key, cancellationToken) : [];
-            return new FleetInputs(service, backends) { OwnEndpoints = own, Settings = mesh.Settings };
+            return backends;
         }
 
         /// <summary>The stamp of a mesh this reader has read (a fleet it read inputs for).</summary>
