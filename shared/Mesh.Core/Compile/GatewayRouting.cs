@@ -1,4 +1,3 @@
-using Mesh.Core.Editing;
 using Mesh.Core.Model;
 
 namespace Mesh.Core.Compile;
@@ -29,31 +28,11 @@ public static class GatewayRouting
         var exacts = routes.Select(r => r.Match.Hostname?.Exact?.ToLowerInvariant()).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         var suffixes = routes.Select(r => r.Match.Hostname?.Suffix?.ToLowerInvariant()).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var exact in exacts)
-            hosts.Add(new GatewayVirtualHost(exact, [exact], [.. routes.Where(r => HostCovers(r.Match.Hostname, new HostnameMatch { Exact = exact }))]));
+            hosts.Add(new GatewayVirtualHost(exact, [exact], [.. routes.Where(r => HostnameMatch.Covers(r.Match.Hostname, new HostnameMatch { Exact = exact }))]));
         foreach (var suffix in suffixes)
-            hosts.Add(new GatewayVirtualHost($"*{suffix}", [$"*{suffix}"], [.. routes.Where(r => HostCovers(r.Match.Hostname, new HostnameMatch { Suffix = suffix }))]));
+            hosts.Add(new GatewayVirtualHost($"*{suffix}", [$"*{suffix}"], [.. routes.Where(r => HostnameMatch.Covers(r.Match.Hostname, new HostnameMatch { Suffix = suffix }))]));
         var anyHost = routes.Where(r => r.Match.Hostname is null).ToList();
         if (anyHost.Count > 0) hosts.Add(new GatewayVirtualHost("*", ["*"], anyHost));
         return hosts;
-    }
-
-    /// <summary>Whether an earlier route matches every request a later one would, on every listener the later one is on.</summary>
-    public static bool Covers(GatewayRoute earlier, GatewayRoute later) =>
-        (earlier.Match.Port is null || earlier.Match.Port == later.Match.Port)
-        && HostCovers(earlier.Match.Hostname, later.Match.Hostname)
-        && RouteShadowing.Covers(earlier.Match.ToRouteMatch(), later.Match.ToRouteMatch());
-
-    /// <summary>
-    /// Whether every host <paramref name="later"/> matches is matched by <paramref name="earlier"/> (null: any host). A
-    /// suffix matches longer names only, as Envoy's "*suffix" does.
-    /// </summary>
-    public static bool HostCovers(HostnameMatch? earlier, HostnameMatch? later)
-    {
-        if (earlier is null) return true;
-        if (later is null) return false;
-        if (earlier.Exact is { } exact) return string.Equals(exact, later.Exact, StringComparison.OrdinalIgnoreCase);
-        if (earlier.Suffix is not { } suffix) return false;
-        if (later.Exact is { } name) return name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
-        return later.Suffix is { } laterSuffix && laterSuffix.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -99,7 +99,7 @@ public static partial class MeshValidator
 
         for (var earlier = 0; earlier < index; earlier++)
         {
-            if (!GatewayRouting.Covers(gateway.Routes[earlier], route)) continue;
+            if (!RouteShadowing.Covers(gateway.Routes[earlier], route)) continue;
             errors.Add($"{at}.match", $"can never match: route '{gateway.Routes[earlier].Name}' ($.routes[{earlier}]) comes first and matches every request this one would");
             break;
         }
@@ -136,7 +136,7 @@ public static partial class MeshValidator
         var match = route.Match;
         var pathRewrite = rewrite.Prefix is not null || rewrite.Path is not null;
         if (pathRewrite && listeners.Any(l => l.Protocol == GatewayProtocol.Grpc))
-            errors.Add($"{at}.rewrite", "a gRPC call's path names its method: a route reaching a grpc listener cannot rewrite it");
+            errors.Add($"{at}.rewrite", "a gRPC call's path names its method, so a route that rewrites paths cannot reach a grpc listener: set match.port to an http or http2 listener");
         if (rewrite.Prefix is { } prefix)
         {
             if (!prefix.StartsWith('/')) errors.Add($"{at}.rewrite.prefix", "must start with '/'");

@@ -14,6 +14,12 @@ public static class RouteShadowing
         && earlier.Headers.All(later.Headers.Contains)
         && earlier.QueryParameters.All(later.QueryParameters.Contains);
 
+    /// <summary>Whether an earlier gateway route matches every request a later one would, on every listener the later one is on.</summary>
+    public static bool Covers(GatewayRoute earlier, GatewayRoute later) =>
+        (earlier.Match.Port is null || earlier.Match.Port == later.Match.Port)
+        && HostnameMatch.Covers(earlier.Match.Hostname, later.Match.Hostname)
+        && Covers(earlier.Match.ToRouteMatch(), later.Match.ToRouteMatch());
+
     private static bool PathCovers(RouteMatch earlier, RouteMatch later)
     {
         var earlierPrefix = earlier.Prefix ?? (earlier.Path is null && earlier.Regex is null ? "/" : null);

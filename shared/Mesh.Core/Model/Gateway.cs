@@ -52,6 +52,20 @@ public sealed record HostnameMatch
 {
     public string? Exact { get; init; }
     public string? Suffix { get; init; }
+
+    /// <summary>
+    /// Whether every host <paramref name="later"/> matches is matched by <paramref name="earlier"/> (null: any host). A
+    /// suffix matches longer names only, as Envoy's "*suffix" does.
+    /// </summary>
+    public static bool Covers(HostnameMatch? earlier, HostnameMatch? later)
+    {
+        if (earlier is null) return true;
+        if (later is null) return false;
+        if (earlier.Exact is { } exact) return string.Equals(exact, later.Exact, StringComparison.OrdinalIgnoreCase);
+        if (earlier.Suffix is not { } suffix) return false;
+        if (later.Exact is { } name) return name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
+        return later.Suffix is { } laterSuffix && laterSuffix.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
+    }
 }
 
 /// <summary>
