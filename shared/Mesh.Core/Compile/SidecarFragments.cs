@@ -275,7 +275,7 @@ public static class SidecarFragments
     public static string GatewayStartCommand(XdsSettings settings, string identity) =>
         $"mkdir -p '{settings.Tls.SecretsDirectory}' && " +
         $"for name in $(env | sed -n 's/^{GatewaySecretPrefix}\\([A-Z0-9_]*\\)=.*/\\1/p'); do " +
-        $"printenv \"{GatewaySecretPrefix}$name\" > \"{settings.Tls.SecretsDirectory.TrimEnd('/')}/$(printf '%s' \"$name\" | tr 'A-Z_' 'a-z-').json\"; done; " +
+        $"printf '%s' \"$(printenv \"{GatewaySecretPrefix}$name\")\" > \"{settings.Tls.SecretsDirectory.TrimEnd('/')}/$(printf '%s' \"$name\" | tr 'A-Z_' 'a-z-').json\"; done; " +
         identity + Launch;
 
     /// <summary>App Mesh's interception settings (ECS proxyConfiguration property names).</summary>
