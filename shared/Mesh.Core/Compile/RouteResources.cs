@@ -70,7 +70,9 @@ internal static class RouteResources
     public static XdsResource Gateway(EnvoyJson json, GatewayListener listener, IReadOnlyList<GatewayRoute> routes, IReadOnlyDictionary<string, ServiceDefinition> services)
     {
         var name = ResourceNames.Ingress(listener.Port);
-        var targets = routes.SelectMany(r => GatewayClusters(r.Target, services[r.Target.Service])).Distinct(StringComparer.Ordinal)
+        var targets = routes.SelectMany(r => GatewayClusters(r.Target, services[r.Target.Service])
+                .Concat(services[r.Target.Service].Routes.SelectMany(sr => sr.Targets.Select(t => Cluster(services[r.Target.Service], t.Subset)))))
+            .Distinct(StringComparer.Ordinal)
             .Select(cluster => new ResourceReference(XdsType.Clusters, cluster));
         return json.Resource(name, XdsTypes.RouteUrl, w =>
         {
@@ -97,7 +99,10 @@ internal static class RouteResources
 
     /// <summary>
     /// One gateway route; App Mesh's default prefix rewrite of a prefix without a trailing '/' is two Envoy routes, so
-    /// "/chapter/1" becomes "/1" (not "//1") and "/chapter" becomes "/".
+    /// "/chapter/1" becomes "/1" (not "//1") and "/chapter" becomes "/". A route that passes every path through
+    /// unchanged to a service's main port without naming subsets follows that service's own routes, as a sidecar
+    /// caller does (App Mesh: a gateway route to a virtual service whose router splits or routes by path): each of the
+    /// service's routes with the gateway route's conditions added, then the whole service.
     /// </summary>
     private static void GatewayRoute(Utf8JsonWriter w, GatewayListener listener, GatewayRoute route, ServiceDefinition service)
     {
@@ -106,10 +111,12 @@ internal static class RouteResources
         var http = listener.Protocol != GatewayProtocol.Grpc;
         var isPrefix = match.Path is null && match.Regex is null && route.Match.GrpcService is null;
         var prefix = match.Prefix ?? "/";
+        var port = route.Target.Port is { } number ? service.Ports.First(p => p.Port == number) : service.Ports.First();
+        var whole = GatewayClusters(route.Target, service).Zip(route.Target.Subsets.IsEmpty ? [100] : route.Target.Subsets.Where(s => s.Weight > 0).Select(s => s.Weight)).ToList();
         if (http && isPrefix && rewrite?.Prefix is null && rewrite?.DefaultPrefix != false && prefix != "/" && !prefix.EndsWith('/'))
         {
-            Write(match with { Prefix = prefix + "/" }, "/", null);
-            Write(match with { Prefix = prefix }, "/", null);
+            Write(match with { Prefix = prefix + "/" }, whole, "/", null, null);
+            Write(match with { Prefix = prefix }, whole, "/", null, null);
             return;
         }
         string? prefixRewrite = null, regexRewrite = null;
@@ -122,25 +129,39 @@ internal static class RouteResources
         {
             prefixRewrite = rewrite?.Prefix ?? (rewrite?.DefaultPrefix != false && prefix != "/" ? "/" : null);
         }
-        Write(match, prefixRewrite, regexRewrite);
+        if (isPrefix && prefix == "/" && prefixRewrite is null && regexRewrite is null && route.Target.Subsets.IsEmpty && port.Port == service.Port)
+        {
+            foreach (var serviceRoute in service.Routes)
+            {
+                if (match.Method is not null && serviceRoute.Match.Method is not null && match.Method != serviceRoute.Match.Method) continue;
+                var combined = serviceRoute.Match with
+                {
+                    Method = match.Method ?? serviceRoute.Match.Method,
+                    Headers = [.. match.Headers, .. serviceRoute.Match.Headers],
+                    QueryParameters = [.. match.QueryParameters, .. serviceRoute.Match.QueryParameters],
+                };
+                var targets = serviceRoute.Targets.Where(t => t.Weight > 0).Select(t => (Cluster(service, t.Subset), t.Weight)).ToList();
+                Write(combined, targets, null, null, serviceRoute);
+            }
+            if (!service.Routes.IsEmpty && MatchesEverything(service.Routes[^1].Match)) return;
+        }
+        Write(match, whole, prefixRewrite, regexRewrite, null);
 
-        void Write(RouteMatch routeMatch, string? newPrefix, string? newPath)
+        void Write(RouteMatch routeMatch, IReadOnlyList<(string Cluster, int Weight)> clusters, string? newPrefix, string? newPath, RouteRule? serviceRoute)
         {
             w.WriteStartObject();
-            w.WriteString("name", route.Name);
+            w.WriteString("name", serviceRoute is null ? route.Name : $"{route.Name}/{serviceRoute.Name}");
             Match(w, routeMatch);
             w.WriteStartObject("route");
-            var clusters = GatewayClusters(route.Target, service).ToList();
-            var weights = route.Target.Subsets.Where(s => s.Weight > 0).Select(s => s.Weight).ToList();
             if (clusters.Count == 1)
             {
-                w.WriteString("cluster", clusters[0]);
+                w.WriteString("cluster", clusters[0].Cluster);
             }
             else
             {
                 w.WriteStartObject("weighted_clusters");
                 w.WriteStartArray("clusters");
-                foreach (var (cluster, weight) in clusters.Zip(weights))
+                foreach (var (cluster, weight) in clusters)
                 {
                     w.WriteStartObject();
                     w.WriteString("name", cluster);
@@ -161,10 +182,10 @@ internal static class RouteResources
                 w.WriteEndObject();
             }
             if (rewrite?.DefaultTargetHostname != false) w.WriteString("host_rewrite_literal", service.Name);
-            var port = route.Target.Port is { } number ? service.Ports.First(p => p.Port == number) : service.Ports.First();
-            Timeouts(w, service.Policy, port.Protocol, route.TimeoutMs, null);
-            if (route.IdleTimeoutMs is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
-            if (route.Retry is { } retry)
+            // The gateway route's own timeouts and retries, else those of the service route it follows.
+            Timeouts(w, service.Policy, port.Protocol, route.TimeoutMs ?? serviceRoute?.TimeoutMs, serviceRoute?.MaxStreamDurationMs);
+            if ((route.IdleTimeoutMs ?? serviceRoute?.IdleTimeoutMs) is { } idle) w.WriteString("idle_timeout", EnvoyJson.Milliseconds(idle));
+            if ((route.Retry ?? serviceRoute?.Retry) is { } retry)
                 RetryPolicy(w, string.Join(',', retry.On), retry.AttemptsOrDefault, retry.PerTryTimeoutMs, retry.BackoffBaseMsOrDefault, retry.BackoffMaxMsOrDefault);
             else
                 SafeRetryPolicy(w, port.Protocol);

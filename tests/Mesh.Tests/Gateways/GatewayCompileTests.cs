@@ -55,11 +55,12 @@ public class GatewayCompileTests
         ],
     };
 
-    internal static FleetSnapshot Compile(GatewayDefinition gateway, MeshSettings? settings = null)
+    internal static FleetSnapshot Compile(GatewayDefinition gateway, MeshSettings? settings = null, ServiceDefinition? storefront = null)
     {
         settings ??= MeshSettings.Default;
-        Assert.Empty(MeshValidator.Validate(new MeshState("shop", [Storefront, Checkout], settings: settings, gateways: [gateway])));
-        var result = GatewayCompiler.Compile(new GatewayInputs(gateway, [new BackendInputs("storefront", Storefront, []), new BackendInputs("checkout", Checkout, [])]) { Settings = settings },
+        storefront ??= Storefront;
+        Assert.Empty(MeshValidator.Validate(new MeshState("shop", [storefront, Checkout], settings: settings, gateways: [gateway])));
+        var result = GatewayCompiler.Compile(new GatewayInputs(gateway, [new BackendInputs("storefront", storefront, []), new BackendInputs("checkout", Checkout, [])]) { Settings = settings },
             new XdsSettings());
         var snapshot = Assert.IsType<Compiled>(result, exactMatch: false).Snapshot;
         foreach (var resource in snapshot.Sets.SelectMany(s => s.Resources))
@@ -163,6 +164,34 @@ public class GatewayCompileTests
         var routes = Resource(Compile(Web), XdsType.Routes, $"ingress|{port}");
         var forwarded = GatewayRequestModel.Route(routes, new Request(host, path, Headers: beta is null ? null : new Dictionary<string, string> { ["x-beta"] = beta }));
         Assert.Equal(clusters is null ? null : new Forwarded(clusters, forwardedPath!, forwardedHost!), forwarded);
+    }
+
+    /// <summary>App Mesh's gateway route to a virtual service whose router routes by header: the gateway follows the service's routes.</summary>
+    [Fact]
+    public void A_route_that_passes_paths_through_to_a_service_follows_the_services_own_routes()
+    {
+        var canary = Storefront with
+        {
+            Routes =
+            [
+                new RouteRule { Name = "canary", Match = new RouteMatch { Prefix = "/cart", Headers = [new HeaderMatch { Name = "x-canary", Exact = "1" }] },
+                    Targets = [new WeightedTarget { Subset = "v2", Weight = 100 }], TimeoutMs = 2000 },
+                new RouteRule { Name = "split", Match = new RouteMatch { Prefix = "/" },
+                    Targets = [new WeightedTarget { Subset = "v1", Weight = 80 }, new WeightedTarget { Subset = "v2", Weight = 20 }] },
+            ],
+        };
+        var routes = Resource(Compile(Web, storefront: canary), XdsType.Routes, "ingress|8080");
+        Forwarded? Send(string host, string path, string? header) =>
+            GatewayRequestModel.Route(routes, new Request(host, path, Headers: header is null ? null : new Dictionary<string, string> { ["x-canary"] = header }));
+
+        // "everything" (prefix "/", path kept) follows the service's routes; "store" rewrites paths, so it goes to the whole service.
+        Assert.Equal(new Forwarded("outbound|storefront|v2", "/cart", "storefront"), Send("other.org", "/cart", "1"));
+        Assert.Equal(new Forwarded("outbound|storefront|v1=80,outbound|storefront|v2=20", "/cart", "storefront"), Send("other.org", "/cart", null));
+        Assert.Equal(new Forwarded("outbound|storefront", "/cart", "storefront"), Send("shop.example.com", "/store/cart", "1"));
+        var followed = routes["virtual_hosts"]!.AsArray().Single(v => (string?)v!["name"] == "*")!["routes"]!.AsArray()
+            .Select(r => (string?)r!["name"]).ToList();
+        // The service's last route matches everything, so the gateway route's own catch-all would never be reached.
+        Assert.Equal(["items", "everything/canary", "everything/split"], followed);
     }
 
     [Fact]
