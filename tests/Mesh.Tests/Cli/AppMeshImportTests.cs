@@ -23,10 +23,11 @@ public class AppMeshImportTests
         var result = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture(fixture)));
         var mesh = result.Spec.ToState(result.Spec.Mesh, null);
         Assert.Empty(MeshValidator.Validate(mesh));
-        foreach (var service in mesh.Services.Values)
+        var fleets = mesh.Services.Values.Select(service => (CompileInputs)new FleetInputs(service, [.. service.Backends.Select(b => new BackendInputs(b, mesh.Services[b], []))]))
+            .Concat(mesh.Gateways.Values.Select(gateway => new GatewayInputs(gateway, [.. gateway.Targets.Select(t => new BackendInputs(t, mesh.Services[t], []))])));
+        foreach (var inputs in fleets)
         {
-            var inputs = new FleetInputs(service, [.. service.Backends.Select(b => new BackendInputs(b, mesh.Services[b], []))]) { Settings = mesh.Settings };
-            var snapshot = Assert.IsType<Compiled>(FleetCompiler.Compile(inputs, new XdsSettings())).Snapshot;
+            var snapshot = Assert.IsType<Compiled>((inputs with { Settings = mesh.Settings }).Compile(new XdsSettings())).Snapshot;
             foreach (var resource in snapshot.Sets.SelectMany(s => s.Resources))
                 Assert.Empty(EnvoySchema.CheckResource(System.Text.Encoding.UTF8.GetString(resource.Json.Span)));
         }
@@ -51,13 +52,43 @@ public class AppMeshImportTests
         Assert.Equal(15_000, teller.Routes[1].TimeoutMs);
         Assert.Contains("colorteller.appmesh-demo.local", teller.Service.Hostnames);
 
-        Assert.Contains(result.Unsupported, l => l.Contains("virtual gateway colorapp-gateway", StringComparison.Ordinal));
+        var gateway = Assert.Single(result.Spec.Gateways);
+        Assert.Equal(("colorapp-gateway", "colorgateway-vn", "/color"), (gateway.Name, gateway.Routes.Single().Target.Service, gateway.Routes.Single().Match.Prefix));
+        Assert.Contains(result.Explicit, l => l.Contains("default rewrite of the matched prefix /color to /", StringComparison.Ordinal));
         Assert.Contains(result.Unsupported, l => l.Contains("tcpecho.appmesh-demo.local", StringComparison.Ordinal));
         Assert.Contains(result.Explicit, l => l.Contains("implicit 15 s per-request timeout", StringComparison.Ordinal));
         Assert.Contains(result.Explicit, l => l.Contains("server-error: any 5xx", StringComparison.Ordinal));
         Assert.Contains(result.Sidecars, l => l.Contains("mesh/appmesh-colorapp/virtualNode/colorteller-red-vn", StringComparison.Ordinal) && l.Contains("appmesh-colorapp/colorteller-red-vn", StringComparison.Ordinal));
         var report = MigrationReport.Markdown(result);
         Assert.Contains("## Not supported, or needing you", report, StringComparison.Ordinal);
+    }
+
+    /// <summary>The ingress walkthrough: requests through the imported gateway reach the colour the router picks by path, as in App Mesh.</summary>
+    [Fact]
+    public void A_virtual_gateway_becomes_a_gateway_whose_requests_reach_what_the_virtual_router_picked()
+    {
+        var result = AppMeshImporter.Import(AppMeshImporter.ReadResources(Fixture("ingress-gateway")));
+        var gateway = Assert.Single(result.Spec.Gateways);
+        Assert.Equal("ingress-gw", gateway.Name);
+        Assert.Equal([(8088, GatewayProtocol.Http, false), (8443, GatewayProtocol.Http2, true)], gateway.Listeners.Select(l => (l.Port, l.Protocol, l.Tls is not null)));
+        var tls = gateway.Listeners[1].Tls!;
+        Assert.Equal(("/certs/gateway/cert_chain.pem", "/certs/clients/ca_cert.pem", "partner.example.com"),
+            (tls.CertificateChain, tls.ClientValidation!.TrustedCa, tls.ClientValidation.SubjectAltNames.Single()));
+        Assert.Equal(256, gateway.Listeners[1].Limits!.MaxConcurrentStreams);
+        Assert.Equal(AccessLogFormat.Text, gateway.Observability!.AccessLog);
+        // Priority 0 first; each route kind on the one listener of its protocol.
+        Assert.Equal([("green-partners", 8443), ("to-colorapp", 8088)], gateway.Routes.Select(r => (r.Name, r.Match.Port ?? 0)));
+        Assert.Contains(result.Sidecars, l => l.Contains("virtualGateway/ingress-gw", StringComparison.Ordinal) && l.Contains("howto-ingress-gateway/ingress-gw", StringComparison.Ordinal));
+
+        var mesh = result.Spec.ToState(result.Spec.Mesh, null);
+        var snapshot = Assert.IsType<Compiled>(new GatewayInputs(mesh.Gateways["ingress-gw"], [.. gateway.Targets.Select(t => new BackendInputs(t, mesh.Services[t], []))])
+            .Compile(new XdsSettings())).Snapshot;
+        System.Text.Json.Nodes.JsonNode Routes(int port) =>
+            System.Text.Json.Nodes.JsonNode.Parse(snapshot.Sets.Single(s => s.Type == XdsType.Routes).Resources.Single(r => r.Name == $"ingress|{port}").Json.Span)!;
+        Assert.Equal("outbound|colorapp-router|colorapp-blue", GatewayRequestModel.Route(Routes(8088), new Request("gw.example.com", "/blue"))!.Clusters);
+        Assert.Equal("outbound|colorapp-router|colorapp-green", GatewayRequestModel.Route(Routes(8088), new Request("gw.example.com", "/green"))!.Clusters);
+        var partner = GatewayRequestModel.Route(Routes(8443), new Request("green.example.com", "/partners/x", Headers: new Dictionary<string, string> { ["x-partner"] = "acme-1" }));
+        Assert.Equal(new Forwarded("outbound|colorapp-router", "/green/x", "green.example.com"), partner);
     }
 
     [Fact]
@@ -121,6 +152,8 @@ public class AppMeshImportTests
         var exit = await MeshctlApp.RunAsync(["apply", "-f", file, "--server", host.Http.BaseAddress!.ToString(), "--token", LocalHostFixture.Token("alice")], apply);
         Assert.True(exit == 0, apply.Output);
         var fleets = await LocalHostFixture.JsonAsync(await host.Http.GetAsync("/v1/meshes/appmesh-colorapp/fleets"));
-        Assert.Equal(5, fleets.GetArrayLength());
+        // Five services and the gateway, each a fleet.
+        Assert.Equal(6, fleets.GetArrayLength());
+        Assert.Contains(fleets.EnumerateArray(), f => f.GetProperty("fleet").GetString() == "appmesh-colorapp/colorapp-gateway");
     }
 }

@@ -14,7 +14,8 @@ public sealed record ImportResult(MeshSpec Spec, IReadOnlyList<string> Became, I
 /// {"gatewayRoute": ...}; or one file holding a list of them) and translates it: a virtual node becomes a service
 /// (its listeners its ports, its backends' virtual services its backends); a virtual service becomes its provider's
 /// hostname; a router whose routes all go to one node gives that node its routes, and one that splits traffic over
-/// several nodes becomes a service with a subset per node. What App Mesh left implicit is made explicit and said so.
+/// several nodes becomes a service with a subset per node; a virtual gateway with its gateway routes becomes a gateway.
+/// What App Mesh left implicit is made explicit and said so.
 /// </summary>
 public static partial class AppMeshImporter
 {
@@ -98,13 +99,169 @@ public static partial class AppMeshImporter
             services[Label(name)] = service with { Service = service.Service with { Backends = [.. backends.Distinct(StringComparer.Ordinal)] } };
             sidecars.Add($"APPMESH_RESOURCE_ARN {node.GetProperty("metadata").GetProperty("arn").GetString()} → node.cluster {meshName}/{Label(name)} (GET /v1/meshes/{meshName}/fleets/{Label(name)}/sidecar gives the task-definition or pod pieces)");
         }
-        foreach (var gateway in All("virtualGateway"))
-            unsupported.Add($"virtual gateway {gateway.GetProperty("virtualGatewayName").GetString()}: gateways are not imported yet; keep its App Mesh Envoy until they are");
-        foreach (var route in All("gatewayRoute"))
-            unsupported.Add($"gateway route {route.GetProperty("gatewayRouteName").GetString()}: as its virtual gateway");
+        var gatewayRoutes = All("gatewayRoute").GroupBy(r => r.GetProperty("virtualGatewayName").GetString()!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderBy(Priority).ThenBy(r => r.GetProperty("gatewayRouteName").GetString(), StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        var gateways = new List<GatewayDefinition>();
+        foreach (var virtualGateway in All("virtualGateway"))
+        {
+            var name = virtualGateway.GetProperty("virtualGatewayName").GetString()!;
+            var label = services.ContainsKey(Label(name)) ? $"{Label(name)[..Math.Min(58, Label(name).Length)]}-gw" : Label(name);
+            if (label != Label(name)) made.Add($"virtual gateway {name}: a virtual node has its name, and gateways and services share one namespace of fleets; it became gateway {label}");
+            var gateway = Gateway(name, label, virtualGateway, gatewayRoutes.GetValueOrDefault(name) ?? [], providers, services, became, made, unsupported);
+            gateways.Add(gateway with { Mesh = meshName });
+            sidecars.Add($"APPMESH_RESOURCE_ARN {virtualGateway.GetProperty("metadata").GetProperty("arn").GetString()} → node.cluster {meshName}/{label} (GET /v1/meshes/{meshName}/fleets/{label}/sidecar?platform=ecs gives its Envoy container; gateway.yaml runs it behind an NLB)");
+        }
+        foreach (var orphan in gatewayRoutes.Keys.Where(g => !All("virtualGateway").Any(v => v.GetProperty("virtualGatewayName").GetString() == g)))
+            unsupported.Add($"gateway routes of {orphan}: no virtual gateway {orphan} among the resources; export it with aws appmesh describe-virtual-gateway");
 
-        var spec = new MeshSpec { Mesh = meshName, Settings = new MeshSettings { Egress = new EgressSettings { Mode = egress } }, Services = [.. services.Values] };
+        var spec = new MeshSpec
+        {
+            Mesh = meshName, Settings = new MeshSettings { Egress = new EgressSettings { Mode = egress } }, Services = [.. services.Values], Gateways = [.. gateways],
+        };
         return new ImportResult(spec, became, made, unsupported, sidecars);
+    }
+
+    private static readonly string[] GatewayRouteKinds = ["httpRoute", "http2Route", "grpcRoute"];
+
+    /// <summary>A virtual gateway: its listeners (TLS from files, client validation, connection limits) and its gateway routes in priority order.</summary>
+    private static GatewayDefinition Gateway(string name, string label, JsonElement gateway, List<JsonElement> routes, Dictionary<string, string> providers,
+        SortedDictionary<string, StoredService> services, List<string> became, List<string> made, List<string> unsupported)
+    {
+        var spec = gateway.GetProperty("spec");
+        var listeners = new List<GatewayListener>();
+        foreach (var listener in spec.TryGetProperty("listeners", out var l) ? l.EnumerateArray() : [])
+        {
+            var mapping = listener.GetProperty("portMapping");
+            var port = mapping.GetProperty("port").GetInt32();
+            var protocol = mapping.GetProperty("protocol").GetString() switch { "http2" => GatewayProtocol.Http2, "grpc" => GatewayProtocol.Grpc, _ => GatewayProtocol.Http };
+            if (port is < 1024) made.Add($"virtual gateway {name} listener {port}: Envoy runs as user 1337 here; a port below 1024 needs NET_BIND_SERVICE, or listen above 1024 behind the load balancer's {port}");
+            var gatewayListener = new GatewayListener { Port = port, Protocol = protocol, Tls = ListenerTls(name, port, listener, made, unsupported) };
+            if (listener.TryGetProperty("connectionPool", out var pool) && pool.EnumerateObject().FirstOrDefault().Value is { ValueKind: JsonValueKind.Object } limits)
+            {
+                gatewayListener = gatewayListener with { Limits = new ListenerLimits { MaxConnections = Int(limits, "maxConnections"), MaxConcurrentStreams = protocol == GatewayProtocol.Http ? null : Int(limits, "maxRequests") } };
+                made.Add($"virtual gateway {name} listener {port}: its connection pool became listener limits (maxConnections: open client connections; maxRequests: concurrent streams per HTTP/2 connection)");
+            }
+            listeners.Add(gatewayListener);
+        }
+        var logged = spec.TryGetProperty("logging", out var logging) && logging.TryGetProperty("accessLog", out _);
+        if (logged) made.Add($"virtual gateway {name}: its access log became the gateway's TEXT access log on stdout, where the ECS and EKS log drivers collect it");
+
+        var imported = new List<GatewayRoute>();
+        foreach (var route in routes)
+        {
+            var routeName = route.GetProperty("gatewayRouteName").GetString()!;
+            if (GatewayRouteOf(routeName, route, listeners, providers, services, made, unsupported) is not { } rule) continue;
+            if (imported.FirstOrDefault(earlier => Mesh.Core.Editing.RouteShadowing.Covers(earlier, rule)) is { } shadowing)
+            {
+                unsupported.Add($"gateway route {routeName}: gateway route {shadowing.Name} comes first (by priority) and matches every request it would; it never matched in App Mesh either, and is left out");
+                continue;
+            }
+            imported.Add(rule);
+        }
+        if (routes.Count > 1) made.Add($"virtual gateway {name}: gateway routes ordered by priority (lowest first), then by name, as App Mesh matched them");
+        became.Add($"virtual gateway {name} ({listeners.Count} listener(s), {imported.Count} gateway route(s)) → gateway {label}");
+        return new GatewayDefinition
+        {
+            Name = label,
+            Listeners = [.. listeners],
+            Routes = [.. imported],
+            Observability = logged ? new ObservabilityOverride { AccessLog = AccessLogFormat.Text } : null,
+        };
+    }
+
+    private static GatewayTls? ListenerTls(string gateway, int port, JsonElement listener, List<string> made, List<string> unsupported)
+    {
+        if (!listener.TryGetProperty("tls", out var tls) || tls.GetProperty("mode").GetString() == "DISABLED") return null;
+        var where = $"virtual gateway {gateway} listener {port}";
+        var certificate = tls.GetProperty("certificate");
+        GatewayTls imported;
+        if (certificate.TryGetProperty("file", out var file))
+        {
+            imported = new GatewayTls { CertificateChain = file.GetProperty("certificateChain").GetString()!, PrivateKey = file.GetProperty("privateKey").GetString()! };
+        }
+        else
+        {
+            // ACM and SDS certificates cannot be handed over as files: the listener keeps TLS, with files to put in place.
+            imported = new GatewayTls { CertificateChain = $"/etc/gateway/tls/{port}/cert.pem", PrivateKey = $"/etc/gateway/tls/{port}/key.pem" };
+            unsupported.Add($"{where} tls.certificate.{certificate.EnumerateObject().First().Name}: Envoy reads the certificate from files; put it (e.g. exported from ACM, or issued by ACM Private CA) at {imported.CertificateChain} and {imported.PrivateKey}");
+        }
+        if (tls.GetProperty("mode").GetString() == "PERMISSIVE")
+            made.Add($"{where}: TLS PERMISSIVE (TLS and plaintext on one port) became TLS only; add a plaintext listener on another port for clients that need it");
+        if (tls.TryGetProperty("validation", out var validation))
+        {
+            var trust = validation.GetProperty("trust");
+            var names = validation.TryGetProperty("subjectAlternativeNames", out var sans) ? sans.GetProperty("match").GetProperty("exact").EnumerateArray().Select(n => n.GetString()!).ToList() : [];
+            var ca = trust.TryGetProperty("file", out var caFile) ? caFile.GetProperty("certificateChain").GetString()! : $"/etc/gateway/tls/{port}/clients-ca.pem";
+            if (!trust.TryGetProperty("file", out _))
+                unsupported.Add($"{where} tls.validation.trust.{trust.EnumerateObject().First().Name}: the clients' CA is read from a file; put it at {ca}");
+            imported = imported with { ClientValidation = new ClientValidation { TrustedCa = ca, SubjectAltNames = [.. names] } };
+            made.Add($"{where}: clients must present a certificate from {ca}{(names.Count > 0 ? $" naming one of {string.Join(", ", names)}" : "")}");
+        }
+        return imported;
+    }
+
+    private static GatewayRoute? GatewayRouteOf(string name, JsonElement route, List<GatewayListener> listeners, Dictionary<string, string> providers,
+        SortedDictionary<string, StoredService> services, List<string> made, List<string> unsupported)
+    {
+        var spec = route.GetProperty("spec");
+        var (kind, body) = GatewayRouteKinds.Where(k => spec.TryGetProperty(k, out _)).Select(k => (k, spec.GetProperty(k))).FirstOrDefault();
+        if (kind is null)
+        {
+            unsupported.Add($"gateway route {name}: no httpRoute, http2Route or grpcRoute");
+            return null;
+        }
+        var action = body.GetProperty("action");
+        var virtualService = action.GetProperty("target").GetProperty("virtualService").GetProperty("virtualServiceName").GetString()!;
+        if (!providers.TryGetValue(virtualService, out var service))
+        {
+            unsupported.Add($"gateway route {name}: its target {virtualService} is not a virtual service with a provider in this mesh");
+            return null;
+        }
+        var match = new GatewayRouteMatch();
+        if (body.TryGetProperty("match", out var m))
+        {
+            if (m.TryGetProperty("hostname", out var host))
+                match = match with { Hostname = new HostnameMatch { Exact = host.TryGetProperty("exact", out var exact) ? exact.GetString() : null, Suffix = host.TryGetProperty("suffix", out var suffix) ? suffix.GetString() : null } };
+            if (m.TryGetProperty("port", out var port)) match = match with { Port = port.GetInt32() };
+            if (kind == "grpcRoute")
+            {
+                if (m.TryGetProperty("serviceName", out var grpc)) match = match with { GrpcService = grpc.GetString() };
+                if (m.TryGetProperty("metadata", out var metadata)) match = match with { Headers = [.. metadata.EnumerateArray().Select(Header)] };
+            }
+            else
+            {
+                if (m.TryGetProperty("prefix", out var prefix)) match = match with { Prefix = prefix.GetString() };
+                if (m.TryGetProperty("path", out var path))
+                    match = path.TryGetProperty("exact", out var exactPath) ? match with { Path = exactPath.GetString() } : match with { Regex = path.GetProperty("regex").GetString() };
+                if (m.TryGetProperty("method", out var method)) match = match with { Method = method.GetString() };
+                if (m.TryGetProperty("headers", out var headers)) match = match with { Headers = [.. headers.EnumerateArray().Select(Header)] };
+                if (m.TryGetProperty("queryParameters", out var query))
+                    match = match with { QueryParameters = [.. query.EnumerateArray().Select(q => new QueryMatch { Name = q.GetProperty("name").GetString()!, Exact = q.TryGetProperty("match", out var qm) ? qm.GetProperty("exact").GetString() : null, Present = q.TryGetProperty("match", out _) ? null : true })] };
+            }
+        }
+        // App Mesh applies a route of one kind to the listeners of that protocol: with several listeners, say which.
+        var protocol = kind switch { "http2Route" => GatewayProtocol.Http2, "grpcRoute" => GatewayProtocol.Grpc, _ => GatewayProtocol.Http };
+        if (match.Port is null && listeners.Count > 1 && listeners.Count(l => l.Protocol == protocol) == 1)
+            match = match with { Port = listeners.Single(l => l.Protocol == protocol).Port };
+
+        GatewayRewrite? rewrite = null;
+        if (action.TryGetProperty("rewrite", out var r))
+        {
+            rewrite = new GatewayRewrite();
+            if (r.TryGetProperty("prefix", out var prefixRewrite))
+            {
+                if (prefixRewrite.TryGetProperty("value", out var value)) rewrite = rewrite with { Prefix = value.GetString() };
+                else if (prefixRewrite.TryGetProperty("defaultPrefix", out var defaultPrefix)) rewrite = rewrite with { DefaultPrefix = defaultPrefix.GetString() == "ENABLED" };
+            }
+            if (r.TryGetProperty("path", out var pathRewrite)) rewrite = rewrite with { Path = pathRewrite.GetProperty("exact").GetString() };
+            if (r.TryGetProperty("hostname", out var hostRewrite)) rewrite = rewrite with { DefaultTargetHostname = hostRewrite.GetProperty("defaultTargetHostname").GetString() == "ENABLED" };
+        }
+        if (kind != "grpcRoute" && rewrite?.Prefix is null && rewrite?.DefaultPrefix is null && (match.Prefix ?? "/") != "/" && match.Path is null && match.Regex is null)
+            made.Add($"gateway route {name}: App Mesh's default rewrite of the matched prefix {match.Prefix} to / applies (/{match.Prefix!.Trim('/')}/1 reaches {service} as /1); set rewrite.defaultPrefix false to keep it");
+        var target = new GatewayTarget { Service = service, Port = action.GetProperty("target").TryGetProperty("port", out var targetPort) ? targetPort.GetInt32() : null };
+        if (!services[service].Routes.IsEmpty)
+            made.Add($"gateway route {name}: {service}'s routes (its virtual router's) apply to requests the gateway passes through with their paths unchanged, as App Mesh routed them; a rewritten request goes to all of {service}");
+        return new GatewayRoute { Name = Label(name), Match = match, Target = target, Rewrite = rewrite };
     }
 
     private static StoredService Node(string name, JsonElement node, string mesh, List<string> became, List<string> made, List<string> unsupported)
