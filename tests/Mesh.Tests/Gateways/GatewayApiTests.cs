@@ -23,12 +23,6 @@ public class GatewayApiTests
                      "target": {"service": "checkout-api", "subsets": [{"subset": "v57", "weight": 90}, {"subset": "v58", "weight": 10}]}}]}
         """;
 
-    private static async Task<string> StateAsync(LocalHostFixture host)
-    {
-        using var gateway = await host.Http.GetAsync(Path);
-        return await PolicyApiTests.StateAsync(host) + "\n" + (gateway.IsSuccessStatusCode ? await gateway.Content.ReadAsStringAsync() : $"{(int)gateway.StatusCode}");
-    }
-
     private static async Task<string?> HeadVersionAsync(LocalHostFixture host, string fleet)
     {
         var fleets = await LocalHostFixture.JsonAsync(await host.Http.GetAsync("/v1/meshes/shop/fleets"));

@@ -351,10 +351,14 @@ public class PolicyApiTests
         return response.Headers.ETag?.ToString();
     }
 
-    /// <summary>Everything an edit could change: the mesh's services, routes and policies, the change log and every fleet's version.</summary>
+    /// <summary>Everything an edit could change: the mesh's services, routes, policies and gateways, the change log and every fleet's version.</summary>
     internal static async Task<string> StateAsync(LocalHostFixture host)
     {
-        var parts = new List<string> { await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/settings"), await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets") };
+        var parts = new List<string>
+        {
+            await host.Http.GetStringAsync("/v1/meshes/shop"), await host.Http.GetStringAsync("/v1/meshes/shop/settings"), await host.Http.GetStringAsync("/v1/meshes/shop/spec"),
+            await host.Http.GetStringAsync("/v1/meshes/shop/changes?limit=100"), await host.Http.GetStringAsync("/v1/meshes/shop/fleets"),
+        };
         foreach (var service in new[] { "storefront", "checkout-api", "payments", "inventory-api" })
         {
             // A whole-mesh edit may delete a service: its absence is state too.
