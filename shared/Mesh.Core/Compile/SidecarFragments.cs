@@ -33,39 +33,7 @@ public static class SidecarFragments
         Write(w =>
         {
             w.WriteStartArray("containerDefinitions");
-            w.WriteStartObject();
-            w.WriteString("name", "envoy");
-            w.WriteString("image", image);
-            w.WriteBoolean("essential", true);
-            w.WriteString("user", EnvoyUid);
-            w.WriteNumber("memoryReservation", 128);
-            Environment(w, "environment", service, controlPlane, settings);
-            w.WriteStartArray("entryPoint");
-            w.WriteStringValue("/bin/sh");
-            w.WriteStringValue("-c");
-            w.WriteEndArray();
-            w.WriteStartArray("command");
-            // The task's id and zone from the task metadata endpoint ECS gives every container.
-            w.WriteStringValue(StartCommand(settings, EcsIdentity));
-            w.WriteEndArray();
-            w.WriteStartObject("healthCheck");
-            w.WriteStartArray("command");
-            w.WriteStringValue("CMD-SHELL");
-            w.WriteStringValue(ReadyCheck(settings));
-            w.WriteEndArray();
-            w.WriteNumber("interval", 5);
-            w.WriteNumber("timeout", 2);
-            w.WriteNumber("retries", 3);
-            w.WriteNumber("startPeriod", 10);
-            w.WriteEndObject();
-            w.WriteStartArray("ulimits");
-            w.WriteStartObject();
-            w.WriteString("name", "nofile");
-            w.WriteNumber("softLimit", 15000);
-            w.WriteNumber("hardLimit", 15000);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
+            EcsEnvoy(w, image, 128, [], e => Environment(e, "environment", service, controlPlane, settings), StartCommand(settings, EcsIdentity), settings);
             w.WriteEndArray();
 
             w.WriteStartObject("proxyConfiguration");
@@ -170,44 +138,63 @@ public static class SidecarFragments
         Write(w =>
         {
             w.WriteStartArray("containerDefinitions");
-            w.WriteStartObject();
-            w.WriteString("name", "envoy");
-            w.WriteString("image", image);
-            w.WriteBoolean("essential", true);
-            w.WriteString("user", EnvoyUid);
-            w.WriteNumber("memoryReservation", 256);
+            EcsEnvoy(w, image, 256, [.. gateway.Listeners.Select(l => l.Port)], e =>
+            {
+                e.WriteStartArray("environment");
+                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(e, name, value);
+                e.WriteEndArray();
+            }, GatewayStartCommand(settings, EcsIdentity), settings);
+            w.WriteEndArray();
+        });
+
+    /// <summary>Envoy's ECS container: as the ignored user, started by a shell command, healthy once Envoy is ready.</summary>
+    private static void EcsEnvoy(Utf8JsonWriter w, string image, int memoryReservation, IReadOnlyList<int> ports, Action<Utf8JsonWriter> environment, string command, XdsSettings settings)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", "envoy");
+        w.WriteString("image", image);
+        w.WriteBoolean("essential", true);
+        w.WriteString("user", EnvoyUid);
+        w.WriteNumber("memoryReservation", memoryReservation);
+        if (ports.Count > 0)
+        {
             w.WriteStartArray("portMappings");
-            foreach (var listener in gateway.Listeners)
+            foreach (var port in ports)
             {
                 w.WriteStartObject();
-                w.WriteNumber("containerPort", listener.Port);
+                w.WriteNumber("containerPort", port);
                 w.WriteString("protocol", "tcp");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("environment");
-            foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(w, name, value);
-            w.WriteEndArray();
-            w.WriteStartArray("entryPoint");
-            w.WriteStringValue("/bin/sh");
-            w.WriteStringValue("-c");
-            w.WriteEndArray();
-            w.WriteStartArray("command");
-            w.WriteStringValue(GatewayStartCommand(settings, EcsIdentity));
-            w.WriteEndArray();
-            w.WriteStartObject("healthCheck");
-            w.WriteStartArray("command");
-            w.WriteStringValue("CMD-SHELL");
-            w.WriteStringValue(ReadyCheck(settings));
-            w.WriteEndArray();
-            w.WriteNumber("interval", 5);
-            w.WriteNumber("timeout", 2);
-            w.WriteNumber("retries", 3);
-            w.WriteNumber("startPeriod", 10);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndArray();
-        });
+        }
+        environment(w);
+        w.WriteStartArray("entryPoint");
+        w.WriteStringValue("/bin/sh");
+        w.WriteStringValue("-c");
+        w.WriteEndArray();
+        w.WriteStartArray("command");
+        w.WriteStringValue(command);
+        w.WriteEndArray();
+        w.WriteStartObject("healthCheck");
+        w.WriteStartArray("command");
+        w.WriteStringValue("CMD-SHELL");
+        w.WriteStringValue(ReadyCheck(settings));
+        w.WriteEndArray();
+        w.WriteNumber("interval", 5);
+        w.WriteNumber("timeout", 2);
+        w.WriteNumber("retries", 3);
+        w.WriteNumber("startPeriod", 10);
+        w.WriteEndObject();
+        w.WriteStartArray("ulimits");
+        w.WriteStartObject();
+        w.WriteString("name", "nofile");
+        w.WriteNumber("softLimit", 15000);
+        w.WriteNumber("hardLimit", 15000);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     /// <summary>A gateway's Envoy container for a Kubernetes Deployment behind a Service of type LoadBalancer.</summary>
     public static byte[] EksGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>

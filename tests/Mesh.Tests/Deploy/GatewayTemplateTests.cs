@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Mesh.Core.Compile;
 using Mesh.Core.Model;
@@ -19,15 +18,10 @@ public class GatewayTemplateTests
 
     private static string Ref(JsonNode? node) => (string)node!["Ref"]!;
 
-    private static Task<(int ExitCode, string Output)> GuardAsync(string template) =>
-        ChildProcess.RunAsync(Path.Combine(Repo.Root, "tests", "Mesh.Tests", ".cfnguard", "package", "bin", "ubuntu",
-                RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "aarch64" : "x86_64", "cfn-guard"),
-            ["validate", "-d", template, "-r", Path.Combine(Repo.Root, "policy", "mesh-pipeline.guard"), "--show-summary", "all"], Repo.Root);
-
     [Fact]
     public async Task The_gateway_template_passes_every_policy_rule_that_applies_to_it()
     {
-        var (exitCode, output) = await GuardAsync(TemplatePath);
+        var (exitCode, output) = await TemplatePolicyTests.ValidateAsync(TemplatePath);
         Assert.True(exitCode == 0, output);
         foreach (var rule in new[] { "iam_no_wildcards", "logs_expire" })
             Assert.Matches($@"mesh-pipeline\.guard/{rule}\s+PASS", output);
@@ -44,7 +38,7 @@ public class GatewayTemplateTests
         await File.WriteAllTextAsync(path, text.Replace(original, broken, StringComparison.Ordinal));
         try
         {
-            var (exitCode, output) = await GuardAsync(path);
+            var (exitCode, output) = await TemplatePolicyTests.ValidateAsync(path);
             Assert.NotEqual(0, exitCode);
             Assert.Matches($@"mesh-pipeline\.guard/{rule}\s+FAIL", output);
         }

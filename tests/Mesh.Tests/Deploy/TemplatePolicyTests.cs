@@ -11,7 +11,8 @@ public class TemplatePolicyTests
 
     private static string Rules => Path.Combine(Repo.Root, "policy", "mesh-pipeline.guard");
 
-    private static Task<(int ExitCode, string Output)> ValidateAsync(string template) =>
+    /// <summary>cfn-guard's verdict on a template, with its summary of every rule.</summary>
+    internal static Task<(int ExitCode, string Output)> ValidateAsync(string template) =>
         ChildProcess.RunAsync(Guard, ["validate", "-d", template, "-r", Rules, "--show-summary", "all"], Repo.Root);
 
     [Fact]

@@ -230,13 +230,8 @@ public static partial class AppMeshImporter
             }
             else
             {
-                if (m.TryGetProperty("prefix", out var prefix)) match = match with { Prefix = prefix.GetString() };
-                if (m.TryGetProperty("path", out var path))
-                    match = path.TryGetProperty("exact", out var exactPath) ? match with { Path = exactPath.GetString() } : match with { Regex = path.GetProperty("regex").GetString() };
-                if (m.TryGetProperty("method", out var method)) match = match with { Method = method.GetString() };
-                if (m.TryGetProperty("headers", out var headers)) match = match with { Headers = [.. headers.EnumerateArray().Select(Header)] };
-                if (m.TryGetProperty("queryParameters", out var query))
-                    match = match with { QueryParameters = [.. query.EnumerateArray().Select(q => new QueryMatch { Name = q.GetProperty("name").GetString()!, Exact = q.TryGetProperty("match", out var qm) ? qm.GetProperty("exact").GetString() : null, Present = q.TryGetProperty("match", out _) ? null : true })] };
+                var http = HttpMatch(m);
+                match = match with { Prefix = http.Prefix, Path = http.Path, Regex = http.Regex, Method = http.Method, Headers = http.Headers, QueryParameters = http.QueryParameters };
             }
         }
         // App Mesh applies a route of one kind to the listeners of that protocol: with several listeners, say which.
@@ -433,13 +428,7 @@ public static partial class AppMeshImporter
             }
             else
             {
-                if (m.TryGetProperty("prefix", out var prefix)) match = match with { Prefix = prefix.GetString() };
-                if (m.TryGetProperty("path", out var path))
-                    match = path.TryGetProperty("exact", out var exact) ? match with { Path = exact.GetString() } : match with { Regex = path.GetProperty("regex").GetString() };
-                if (m.TryGetProperty("method", out var method)) match = match with { Method = method.GetString() };
-                if (m.TryGetProperty("headers", out var headers)) match = match with { Headers = [.. headers.EnumerateArray().Select(Header)] };
-                if (m.TryGetProperty("queryParameters", out var query))
-                    match = match with { QueryParameters = [.. query.EnumerateArray().Select(q => new QueryMatch { Name = q.GetProperty("name").GetString()!, Exact = q.TryGetProperty("match", out var qm) ? qm.GetProperty("exact").GetString() : null, Present = q.TryGetProperty("match", out _) ? null : true })] };
+                match = HttpMatch(m);
             }
         }
         var targets = Targets(route).ToList();
@@ -482,6 +471,29 @@ public static partial class AppMeshImporter
             TimeoutMs = timeoutMs,
             IdleTimeoutMs = idleMs,
         };
+    }
+
+    /// <summary>An HTTP or HTTP/2 route's match (of a route or a gateway route): prefix, path or regex, method, headers, query parameters.</summary>
+    private static RouteMatch HttpMatch(JsonElement m)
+    {
+        var match = new RouteMatch();
+        if (m.TryGetProperty("prefix", out var prefix)) match = match with { Prefix = prefix.GetString() };
+        if (m.TryGetProperty("path", out var path))
+            match = path.TryGetProperty("exact", out var exact) ? match with { Path = exact.GetString() } : match with { Regex = path.GetProperty("regex").GetString() };
+        if (m.TryGetProperty("method", out var method)) match = match with { Method = method.GetString() };
+        if (m.TryGetProperty("headers", out var headers)) match = match with { Headers = [.. headers.EnumerateArray().Select(Header)] };
+        if (m.TryGetProperty("queryParameters", out var query))
+        {
+            match = match with
+            {
+                QueryParameters = [.. query.EnumerateArray().Select(q => new QueryMatch
+                {
+                    Name = q.GetProperty("name").GetString()!, Exact = q.TryGetProperty("match", out var qm) ? qm.GetProperty("exact").GetString() : null,
+                    Present = q.TryGetProperty("match", out _) ? null : true,
+                })],
+            };
+        }
+        return match;
     }
 
     /// <summary>Relative weights as percentages adding up to 100 (largest remainders get the rounding).</summary>
