@@ -81,6 +81,13 @@ public class GatewayApiTests
         { "certificate path that breaks out of its quotes", Path, """{"listeners": [{"port": 443, "tls": {"certificateChain": "/c/a'; rm -rf /", "privateKey": "/c/k.pem"}}]}""", HttpStatusCode.UnprocessableEntity, "$.listeners[0].tls.certificateChain" },
         { "streams on an http/1 listener", Path, """{"listeners": [{"port": 8080, "limits": {"maxConcurrentStreams": 10}}]}""", HttpStatusCode.UnprocessableEntity, "$.listeners[0].limits.maxConcurrentStreams" },
         { "a service's name", "/v1/meshes/shop/gateways/storefront", """{"listeners": [{"port": 8080}]}""", HttpStatusCode.UnprocessableEntity, "$.name" },
+        { "a null listener", Path, """{"listeners": [null]}""", HttpStatusCode.BadRequest, "$.listeners[0]" },
+        { "a null target", Path, """{"listeners": [{"port": 8080}], "routes": [{"name": "a", "target": null}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].target.service" },
+        { "an empty hostname match", Path, """{"listeners": [{"port": 8080}], "routes": [{"name": "a", "match": {"hostname": {}}, "target": {"service": "storefront"}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.hostname" },
+        { "a subset without a name", Path, """{"listeners": [{"port": 8080}], "routes": [{"name": "a", "target": {"service": "checkout-api", "subsets": [{"weight": 100}]}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].target.subsets[0].subset" },
+        { "a rewrite to a relative path", Path, """{"listeners": [{"port": 8080}], "routes": [{"name": "a", "match": {"prefix": "/a/"}, "target": {"service": "storefront"}, "rewrite": {"prefix": "b/"}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].rewrite.prefix" },
+        { "a regex RE2 refuses", Path, """{"listeners": [{"port": 8080}], "routes": [{"name": "a", "match": {"regex": "/(?=x)"}, "target": {"service": "storefront"}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.regex" },
+        { "too many listeners", Path, $$"""{"listeners": [{{string.Join(",", Enumerable.Range(8000, 11).Select(p => $"{{\"port\": {p}}}"))}}]}""", HttpStatusCode.UnprocessableEntity, "$.listeners" },
         { "name in the body differs", Path, """{"name": "other", "listeners": [{"port": 8080}]}""", HttpStatusCode.UnprocessableEntity, "$.name" },
     };
 
