@@ -52,19 +52,41 @@ public sealed class LeaderLoop(IKubernetes kubernetes, ForwarderOptions options,
         if (work is not null) await work;
     }
 
+    /// <summary>Forwards while leading; a failure starts over (a fresh queue and a relist) after a back-off, never leaving the leader idle.</summary>
     private async Task ForwardAsync(CancellationToken cancellationToken)
     {
-        var publisher = newPublisher();
-        try
+        for (var attempt = 1; !cancellationToken.IsCancellationRequested; attempt++)
         {
-            await Task.WhenAll(watcher.RunAsync(publisher, cancellationToken), publisher.RunAsync(cancellationToken));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            log.LogError(e, "forwarding failed: {Reason}", e.Message);
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var publisher = newPublisher();
+            try
+            {
+                var watching = watcher.RunAsync(publisher, run.Token);
+                var publishing = publisher.RunAsync(run.Token);
+                // Either ending ends both: the other is cancelled, and what ended the first is reported.
+                var ended = await Task.WhenAny(watching, publishing);
+                await run.CancelAsync();
+                await Task.WhenAll(watching, publishing).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (cancellationToken.IsCancellationRequested) return;
+                throw ended.Exception?.InnerException ?? new InvalidOperationException("forwarding stopped by itself");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var wait = Backoff.Delay(attempt, options.MaxBackoffSeconds);
+                log.LogError(e, "forwarding failed: {Reason}; starting over with a relist in {Wait}", e.Message, wait);
+                try
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 }

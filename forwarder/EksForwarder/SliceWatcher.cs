@@ -88,6 +88,11 @@ public sealed class SliceWatcher(IKubernetes kubernetes, ForwarderOptions option
             {
                 log.LogInformation("pod {Pod} of slice {Slice} is gone already", reference.Name, slice.Metadata.Name);
             }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                // The slice goes without this pod's version now; the pod watch brings it, and forwards the slice again.
+                log.LogWarning("pod {Pod} of slice {Slice} could not be read ({Reason}): forwarding without its version", reference.Name, slice.Metadata.Name, e.Message);
+            }
         }
     }
 

@@ -208,6 +208,19 @@ public sealed class EksForwarderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_api_server_that_fails_a_list_and_a_pod_read_delays_events_but_loses_none()
+    {
+        _kubernetes.List(Pods, () => ListOf("PodList", "1"));
+        _kubernetes.List(Slices, () => null);
+        _kubernetes.List(Slices, () => ListOf("EndpointSliceList", "100", SliceA(1, "95", ("10.61.4.27", "inv-a", true)), SliceB(1, "96")));
+        // No pod can be read one by one either (the fake answers 404 for pods it does not hold): events go without versions.
+        await StartForwarderAsync();
+        await UntilAsync(() => Published().Count >= 2, "both slices");
+        Assert.Equal([("ADDED", "inventory-api-a"), ("ADDED", "inventory-api-b")], Published().Select(p => (p.Type, p.Slice)));
+        Assert.Equal(2, _kubernetes.Requests.Count(r => r.StartsWith($"GET {Slices}?watch=false", StringComparison.Ordinal) || r == $"GET {Slices}"));
+    }
+
+    [Fact]
     public async Task Only_the_replica_holding_the_lease_publishes()
     {
         _kubernetes.List(Pods, () => ListOf("PodList", "1"));

@@ -69,6 +69,9 @@ public class ForwarderDeployTests
         Assert.Equal("metadata.name", (string?)Env["Forwarder__Identity"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
         Assert.Equal("metadata.namespace", (string?)Env["Forwarder__LeaseNamespace"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
 
+        // The forwarder resolves AWS credentials when it starts, as a pod would from its identity.
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", LoopbackAws.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", LoopbackAws.SecretKey);
         var app = ForwarderHost.Build([], [new("AWS_REGION", "eu-west-1"), new("Kubernetes:Host", "http://127.0.0.1:1"),
             new("Forwarder:ClusterName", "orders-prod"), new("Forwarder:EventBusName", "default")])!;
         var served = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>().Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/')).ToList();

@@ -20,7 +20,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<string> _requests = new();
-    private readonly ConcurrentDictionary<string, ConcurrentQueue<Func<string>>> _lists = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Func<string?>>> _lists = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<WatchScript>> _watches = new(StringComparer.Ordinal);
     private readonly object _leaseLock = new();
     private JsonObject? _lease;
@@ -47,8 +47,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         return fake;
     }
 
-    /// <summary>The next list of a collection path answers this (lists past the last scripted repeat it).</summary>
-    public void List(string path, Func<string> body) => _lists.GetOrAdd(path, _ => new()).Enqueue(body);
+    /// <summary>The next list of a collection path answers this (lists past the last scripted repeat it); null: a 500.</summary>
+    public void List(string path, Func<string?> body) => _lists.GetOrAdd(path, _ => new()).Enqueue(body);
 
     /// <summary>The next watch of a collection path runs this script; with none left, a watch is held open.</summary>
     public void Watch(string path, WatchScript script) => _watches.GetOrAdd(path, _ => new()).Enqueue(script);
@@ -83,7 +83,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         if (_lists.TryGetValue(path, out var lists) && lists.TryPeek(out var list))
         {
             if (lists.Count > 1) lists.TryDequeue(out _);
-            await Json(http, 200, list());
+            await (list() is { } body ? Json(http, 200, body) : Json(http, 500, Status(500, "InternalError", "etcd is unavailable")));
             return;
         }
         if (path.StartsWith("/api/v1/namespaces/", StringComparison.Ordinal) && path.Split('/') is [_, _, _, _, var ns, "pods", var name]
