@@ -99,10 +99,12 @@ internal static class RouteResources
 
     /// <summary>
     /// One gateway route; App Mesh's default prefix rewrite of a prefix without a trailing '/' is two Envoy routes, so
-    /// "/chapter/1" becomes "/1" (not "//1") and "/chapter" becomes "/". A route that passes every path through
-    /// unchanged to a service's main port without naming subsets follows that service's own routes, as a sidecar
-    /// caller does (App Mesh: a gateway route to a virtual service whose router splits or routes by path): each of the
-    /// service's routes with the gateway route's conditions added, then the whole service.
+    /// "/chapter/1" becomes "/1" (not "//1") and "/chapter" becomes "/". A prefix route to a service's main port that
+    /// names no subsets follows that service's own routes, as a sidecar caller does (App Mesh: a gateway route to a
+    /// virtual service whose router routes by path or header or splits traffic): each service route is matched against
+    /// the path as the gateway rewrites it, which for prefixes and exact paths is a prefix or path of the request
+    /// itself, with the gateway route's conditions added; then the whole service. A service with a regex route cannot
+    /// be composed that way, so the gateway sends to the whole service.
     /// </summary>
     private static void GatewayRoute(Utf8JsonWriter w, GatewayListener listener, GatewayRoute route, ServiceDefinition service)
     {
@@ -113,39 +115,67 @@ internal static class RouteResources
         var prefix = match.Prefix ?? "/";
         var port = route.Target.Port is { } number ? service.Ports.First(p => p.Port == number) : service.Ports.First();
         var whole = GatewayClusters(route.Target, service).Zip(route.Target.Subsets.IsEmpty ? [100] : route.Target.Subsets.Where(s => s.Weight > 0).Select(s => s.Weight)).ToList();
-        if (http && isPrefix && rewrite?.Prefix is null && rewrite?.DefaultPrefix != false && prefix != "/" && !prefix.EndsWith('/'))
+        if (!isPrefix)
         {
-            Write(match with { Prefix = prefix + "/" }, whole, "/", null, null);
-            Write(match with { Prefix = prefix }, whole, "/", null, null);
+            // A path or regex match: the whole path may be replaced; nothing is followed.
+            var path = http ? rewrite?.Path : null;
+            Write(match, whole, match.Path is not null ? path : null, match.Path is null ? path : null, null);
             return;
         }
-        string? prefixRewrite = null, regexRewrite = null;
-        if (http && rewrite?.Path is { } path)
+        // The gateway route's own Envoy routes, each a matched prefix and what it becomes (null: unchanged).
+        IReadOnlyList<(string Prefix, string? Becomes)> forms =
+            !http ? [(prefix, null)]
+            : rewrite?.Prefix is { } value ? [(prefix, value)]
+            : rewrite?.DefaultPrefix == false || prefix == "/" ? [(prefix, null)]
+            : prefix.EndsWith('/') ? [(prefix, "/")]
+            : [(prefix + "/", "/"), (prefix, "/")];
+        var follow = route.Target.Subsets.IsEmpty && port.Port == service.Port && !service.Routes.IsEmpty && service.Routes.All(r => r.Match.Regex is null);
+        foreach (var (matched, becomes) in forms)
         {
-            if (match.Path is not null) prefixRewrite = path;
-            else regexRewrite = path;
+            if (follow && Follow(matched, becomes ?? matched)) continue;
+            Write(match with { Prefix = matched }, whole, becomes, null, null);
         }
-        else if (http && isPrefix)
-        {
-            prefixRewrite = rewrite?.Prefix ?? (rewrite?.DefaultPrefix != false && prefix != "/" ? "/" : null);
-        }
-        if (isPrefix && prefix == "/" && prefixRewrite is null && regexRewrite is null && route.Target.Subsets.IsEmpty && port.Port == service.Port)
+
+        // Writes the service's routes as seen through this form; true when the last of them matches every request.
+        bool Follow(string matched, string becomes)
         {
             foreach (var serviceRoute in service.Routes)
             {
-                if (match.Method is not null && serviceRoute.Match.Method is not null && match.Method != serviceRoute.Match.Method) continue;
-                var combined = serviceRoute.Match with
+                var own = serviceRoute.Match;
+                if (match.Method is not null && own.Method is not null && match.Method != own.Method) continue;
+                RouteMatch combined;
+                string? rewritten;
+                if (own.Path is { } exact)
                 {
-                    Method = match.Method ?? serviceRoute.Match.Method,
-                    Headers = [.. match.Headers, .. serviceRoute.Match.Headers],
-                    QueryParameters = [.. match.QueryParameters, .. serviceRoute.Match.QueryParameters],
+                    if (!exact.StartsWith(becomes, StringComparison.Ordinal)) continue;
+                    combined = own with { Prefix = null, Path = matched + exact[becomes.Length..] };
+                    rewritten = exact;
+                }
+                else if ((own.Prefix ?? "/") is var servicePrefix && servicePrefix.StartsWith(becomes, StringComparison.Ordinal))
+                {
+                    combined = own with { Prefix = matched + servicePrefix[becomes.Length..] };
+                    rewritten = servicePrefix;
+                }
+                else if (becomes.StartsWith(servicePrefix, StringComparison.Ordinal))
+                {
+                    combined = own with { Prefix = matched };
+                    rewritten = becomes;
+                }
+                else
+                {
+                    continue;
+                }
+                combined = combined with
+                {
+                    Method = match.Method ?? own.Method,
+                    Headers = [.. match.Headers, .. own.Headers],
+                    QueryParameters = [.. match.QueryParameters, .. own.QueryParameters],
                 };
                 var targets = serviceRoute.Targets.Where(t => t.Weight > 0).Select(t => (Cluster(service, t.Subset), t.Weight)).ToList();
-                Write(combined, targets, null, null, serviceRoute);
+                Write(combined, targets, rewritten == (combined.Path ?? combined.Prefix) ? null : rewritten, null, serviceRoute);
             }
-            if (!service.Routes.IsEmpty && MatchesEverything(service.Routes[^1].Match)) return;
+            return MatchesEverything(service.Routes[^1].Match);
         }
-        Write(match, whole, prefixRewrite, regexRewrite, null);
 
         void Write(RouteMatch routeMatch, IReadOnlyList<(string Cluster, int Weight)> clusters, string? newPrefix, string? newPath, RouteRule? serviceRoute)
         {

@@ -88,7 +88,8 @@ public class AppMeshImportTests
         Assert.Equal("outbound|colorapp-router|colorapp-blue", GatewayRequestModel.Route(Routes(8088), new Request("gw.example.com", "/blue"))!.Clusters);
         Assert.Equal("outbound|colorapp-router|colorapp-green", GatewayRequestModel.Route(Routes(8088), new Request("gw.example.com", "/green"))!.Clusters);
         var partner = GatewayRequestModel.Route(Routes(8443), new Request("green.example.com", "/partners/x", Headers: new Dictionary<string, string> { ["x-partner"] = "acme-1" }));
-        Assert.Equal(new Forwarded("outbound|colorapp-router", "/green/x", "green.example.com"), partner);
+        // Rewritten to /green/x, the request meets the router's /green route, as in App Mesh.
+        Assert.Equal(new Forwarded("outbound|colorapp-router|colorapp-green", "/green/x", "green.example.com"), partner);
     }
 
     [Fact]

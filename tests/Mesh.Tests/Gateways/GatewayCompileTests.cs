@@ -166,9 +166,12 @@ public class GatewayCompileTests
         Assert.Equal(clusters is null ? null : new Forwarded(clusters, forwardedPath!, forwardedHost!), forwarded);
     }
 
-    /// <summary>App Mesh's gateway route to a virtual service whose router routes by header: the gateway follows the service's routes.</summary>
+    /// <summary>
+    /// App Mesh's gateway route to a virtual service whose router routes by path and header: the gateway follows the
+    /// service's routes, matched against the path as the gateway rewrites it.
+    /// </summary>
     [Fact]
-    public void A_route_that_passes_paths_through_to_a_service_follows_the_services_own_routes()
+    public void A_prefix_route_to_a_service_follows_the_services_own_routes_through_its_rewrite()
     {
         var canary = Storefront with
         {
@@ -176,22 +179,35 @@ public class GatewayCompileTests
             [
                 new RouteRule { Name = "canary", Match = new RouteMatch { Prefix = "/cart", Headers = [new HeaderMatch { Name = "x-canary", Exact = "1" }] },
                     Targets = [new WeightedTarget { Subset = "v2", Weight = 100 }], TimeoutMs = 2000 },
+                new RouteRule { Name = "status", Match = new RouteMatch { Path = "/health" }, Targets = [new WeightedTarget { Subset = "v1", Weight = 100 }] },
                 new RouteRule { Name = "split", Match = new RouteMatch { Prefix = "/" },
                     Targets = [new WeightedTarget { Subset = "v1", Weight = 80 }, new WeightedTarget { Subset = "v2", Weight = 20 }] },
             ],
         };
-        var routes = Resource(Compile(Web, storefront: canary), XdsType.Routes, "ingress|8080");
-        Forwarded? Send(string host, string path, string? header) =>
-            GatewayRequestModel.Route(routes, new Request(host, path, Headers: header is null ? null : new Dictionary<string, string> { ["x-canary"] = header }));
+        var snapshot = Compile(Web, storefront: canary);
+        Forwarded? Send(int port, string host, string path, string? header) =>
+            GatewayRequestModel.Route(Resource(snapshot, XdsType.Routes, $"ingress|{port}"),
+                new Request(host, path, Headers: header is null ? null : new Dictionary<string, string> { ["x-canary"] = header }));
 
-        // "everything" (prefix "/", path kept) follows the service's routes; "store" rewrites paths, so it goes to the whole service.
-        Assert.Equal(new Forwarded("outbound|storefront|v2", "/cart", "storefront"), Send("other.org", "/cart", "1"));
-        Assert.Equal(new Forwarded("outbound|storefront|v1=80,outbound|storefront|v2=20", "/cart", "storefront"), Send("other.org", "/cart", null));
-        Assert.Equal(new Forwarded("outbound|storefront", "/cart", "storefront"), Send("shop.example.com", "/store/cart", "1"));
-        var followed = routes["virtual_hosts"]!.AsArray().Single(v => (string?)v!["name"] == "*")!["routes"]!.AsArray()
+        // "everything" (prefix "/", path kept): the service's routes as they are.
+        Assert.Equal(new Forwarded("outbound|storefront|v2", "/cart", "storefront"), Send(8080, "other.org", "/cart", "1"));
+        Assert.Equal(new Forwarded("outbound|storefront|v1=80,outbound|storefront|v2=20", "/cart", "storefront"), Send(8080, "other.org", "/cart", null));
+        Assert.Equal(new Forwarded("outbound|storefront|v1", "/health", "storefront"), Send(8080, "other.org", "/health", null));
+        // "store" rewrites /store to /: the service's routes see /cart, /health, / (both of its Envoy routes follow).
+        Assert.Equal(new Forwarded("outbound|storefront|v2", "/cart", "storefront"), Send(8080, "shop.example.com", "/store/cart", "1"));
+        Assert.Equal(new Forwarded("outbound|storefront|v1", "/health", "storefront"), Send(8080, "shop.example.com", "/store/health", null));
+        Assert.Equal(new Forwarded("outbound|storefront|v1=80,outbound|storefront|v2=20", "/", "storefront"), Send(8080, "shop.example.com", "/store", "1"));
+        // "api-canary" names its subsets: its own split, not the service's.
+        Assert.Equal(new Forwarded("outbound|storefront|v1=90,outbound|storefront|v2=10", "/v2/cart", "storefront"), Send(8443, "api.example.com", "/api/cart", "1"));
+        var followed = Resource(snapshot, XdsType.Routes, "ingress|8080")["virtual_hosts"]!.AsArray().Single(v => (string?)v!["name"] == "*")!["routes"]!.AsArray()
             .Select(r => (string?)r!["name"]).ToList();
         // The service's last route matches everything, so the gateway route's own catch-all would never be reached.
-        Assert.Equal(["items", "everything/canary", "everything/split"], followed);
+        Assert.Equal(["items", "everything/canary", "everything/status", "everything/split"], followed);
+
+        // A service with a regex route cannot be seen through a rewrite: the gateway sends to all of it.
+        var regex = canary with { Routes = [.. canary.Routes.Prepend(new RouteRule { Name = "ids", Match = new RouteMatch { Regex = "/id/[0-9]+" }, Targets = [new WeightedTarget { Subset = "v1", Weight = 100 }] })] };
+        Assert.Equal(new Forwarded("outbound|storefront", "/cart", "storefront"),
+            GatewayRequestModel.Route(Resource(Compile(Web, storefront: regex), XdsType.Routes, "ingress|8080"), new Request("shop.example.com", "/store/cart", Headers: new Dictionary<string, string> { ["x-canary"] = "1" })));
     }
 
     [Fact]

@@ -255,7 +255,9 @@ public static partial class AppMeshImporter
             made.Add($"gateway route {name}: App Mesh's default rewrite of the matched prefix {match.Prefix} to / applies (/{match.Prefix!.Trim('/')}/1 reaches {service} as /1); set rewrite.defaultPrefix false to keep it");
         var target = new GatewayTarget { Service = service, Port = action.GetProperty("target").TryGetProperty("port", out var targetPort) ? targetPort.GetInt32() : null };
         if (!services[service].Routes.IsEmpty)
-            made.Add($"gateway route {name}: {service}'s routes (its virtual router's) apply to requests the gateway passes through with their paths unchanged, as App Mesh routed them; a rewritten request goes to all of {service}");
+            made.Add(services[service].Routes.Any(r => r.Match.Regex is not null)
+                ? $"gateway route {name}: {service} has a regex route, which cannot be matched through the gateway's rewrite: the gateway sends to all of {service}; name subsets on the gateway route for a split"
+                : $"gateway route {name}: {service}'s routes (its virtual router's) apply to what the gateway sends, matched against the rewritten path, as App Mesh routed them");
         return new GatewayRoute { Name = Label(name), Match = match, Target = target, Rewrite = rewrite };
     }
 
