@@ -97,20 +97,7 @@ public static class SidecarFragments
             w.WriteEndArray();
 
             w.WriteStartArray("containers");
-            w.WriteStartObject();
-            w.WriteString("name", "envoy");
-            w.WriteString("image", image);
-            w.WriteStartObject("securityContext");
-            w.WriteNumber("runAsUser", int.Parse(EnvoyUid, CultureInfo.InvariantCulture));
-            w.WriteEndObject();
-            w.WriteStartArray("command");
-            w.WriteStringValue("/bin/sh");
-            w.WriteStringValue("-c");
-            w.WriteStringValue(StartCommand(settings, EksIdentity));
-            w.WriteEndArray();
-            Environment(w, "env", service, controlPlane, settings, downwardApi: true);
-            ReadinessProbe(w, settings);
-            w.WriteEndObject();
+            EksEnvoy(w, image, [], StartCommand(settings, EksIdentity), e => Environment(e, "env", service, controlPlane, settings, downwardApi: true), settings);
             w.WriteEndArray();
         });
 
@@ -201,34 +188,46 @@ public static class SidecarFragments
         Write(w =>
         {
             w.WriteStartArray("containers");
-            w.WriteStartObject();
-            w.WriteString("name", "envoy");
-            w.WriteString("image", image);
-            w.WriteStartObject("securityContext");
-            w.WriteNumber("runAsUser", int.Parse(EnvoyUid, CultureInfo.InvariantCulture));
-            w.WriteEndObject();
+            EksEnvoy(w, image, [.. gateway.Listeners.Select(l => l.Port)], GatewayStartCommand(settings, EksIdentity), e =>
+            {
+                e.WriteStartArray("env");
+                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(e, name, value);
+                PodName(e);
+                e.WriteEndArray();
+            }, settings);
+            w.WriteEndArray();
+        });
+
+    /// <summary>Envoy's container in a pod: as the ignored user, started by a shell command, ready once Envoy is.</summary>
+    private static void EksEnvoy(Utf8JsonWriter w, string image, IReadOnlyList<int> ports, string command, Action<Utf8JsonWriter> environment, XdsSettings settings)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", "envoy");
+        w.WriteString("image", image);
+        w.WriteStartObject("securityContext");
+        w.WriteNumber("runAsUser", int.Parse(EnvoyUid, CultureInfo.InvariantCulture));
+        w.WriteEndObject();
+        if (ports.Count > 0)
+        {
             w.WriteStartArray("ports");
-            foreach (var listener in gateway.Listeners)
+            foreach (var port in ports)
             {
                 w.WriteStartObject();
-                w.WriteNumber("containerPort", listener.Port);
+                w.WriteNumber("containerPort", port);
                 w.WriteString("protocol", "TCP");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("command");
-            w.WriteStringValue("/bin/sh");
-            w.WriteStringValue("-c");
-            w.WriteStringValue(GatewayStartCommand(settings, EksIdentity));
-            w.WriteEndArray();
-            w.WriteStartArray("env");
-            foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(w, name, value);
-            PodName(w);
-            w.WriteEndArray();
-            ReadinessProbe(w, settings);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        });
+        }
+        w.WriteStartArray("command");
+        w.WriteStringValue("/bin/sh");
+        w.WriteStringValue("-c");
+        w.WriteStringValue(command);
+        w.WriteEndArray();
+        environment(w);
+        ReadinessProbe(w, settings);
+        w.WriteEndObject();
+    }
 
     /// <summary>The bootstrap and every SDS file of a gateway, as the variables its start command reads.</summary>
     public static IReadOnlyList<(string Name, string Value)> GatewayEnvironment(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings)
