@@ -143,18 +143,7 @@ public static class SidecarFragments
         w.WriteBoolean("essential", true);
         w.WriteString("user", EnvoyUid);
         w.WriteNumber("memoryReservation", memoryReservation);
-        if (ports.Count > 0)
-        {
-            w.WriteStartArray("portMappings");
-            foreach (var port in ports)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("containerPort", port);
-                w.WriteString("protocol", "tcp");
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+        ContainerPorts(w, "portMappings", ports, "tcp");
         environment(w);
         w.WriteStartArray("entryPoint");
         w.WriteStringValue("/bin/sh");
@@ -207,18 +196,7 @@ public static class SidecarFragments
         w.WriteStartObject("securityContext");
         w.WriteNumber("runAsUser", int.Parse(EnvoyUid, CultureInfo.InvariantCulture));
         w.WriteEndObject();
-        if (ports.Count > 0)
-        {
-            w.WriteStartArray("ports");
-            foreach (var port in ports)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("containerPort", port);
-                w.WriteString("protocol", "TCP");
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+        ContainerPorts(w, "ports", ports, "TCP");
         w.WriteStartArray("command");
         w.WriteStringValue("/bin/sh");
         w.WriteStringValue("-c");
@@ -297,6 +275,21 @@ public static class SidecarFragments
             Variable(w, name, Encoding.UTF8.GetString(secret));
         Variable(w, "ENVOY_LOG_LEVEL", "info");
         if (downwardApi) PodName(w);
+        w.WriteEndArray();
+    }
+
+    /// <summary>The listener ports a container publishes (ECS spells the protocol "tcp", Kubernetes "TCP"); none: nothing.</summary>
+    private static void ContainerPorts(Utf8JsonWriter w, string property, IReadOnlyList<int> ports, string protocol)
+    {
+        if (ports.Count == 0) return;
+        w.WriteStartArray(property);
+        foreach (var port in ports)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("containerPort", port);
+            w.WriteString("protocol", protocol);
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
     }
 
