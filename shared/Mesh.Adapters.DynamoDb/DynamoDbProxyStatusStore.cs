@@ -28,6 +28,7 @@ public sealed class DynamoDbProxyStatusStore(DynamoDbTable table) : IProxyStatus
         item["reported"] = S(poll.Reported);
         if (poll.Served is { } served) item["served"] = S(served);
         if (poll.Rejected is { } rejected) item["rejected"] = S(rejected);
+        if (poll.RejectionReason is { } reason) item["rejectionReason"] = S(reason);
         item["at"] = S(poll.At.ToString("O", CultureInfo.InvariantCulture));
         item[TtlAttribute] = Number(poll.At.Add(IProxyStatusStore.PollLifetime).ToUnixTimeSeconds());
         await table.Client.PutItemAsync(new PutItemRequest { TableName = table.Name, Item = item }, cancellationToken);
@@ -52,5 +53,8 @@ public sealed class DynamoDbProxyStatusStore(DynamoDbTable table) : IProxyStatus
 
     private static ProxyPoll ReadPoll(SubscriptionKey key, Dictionary<string, AttributeValue> item) => new(
         key, item["reported"].S, item.GetValueOrDefault("served")?.S, item.GetValueOrDefault("rejected")?.S,
-        DateTimeOffset.Parse(item["at"].S, CultureInfo.InvariantCulture));
+        DateTimeOffset.Parse(item["at"].S, CultureInfo.InvariantCulture))
+    {
+        RejectionReason = item.GetValueOrDefault("rejectionReason")?.S,
+    };
 }

@@ -20,7 +20,7 @@ public sealed class SqliteDatabase
         CREATE TABLE IF NOT EXISTS changes (mesh TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (mesh, id));
         CREATE TABLE IF NOT EXISTS proxy_polls (
             fleet TEXT NOT NULL, node TEXT NOT NULL, type TEXT NOT NULL, names TEXT NOT NULL,
-            reported TEXT NOT NULL, served TEXT, rejected TEXT, at TEXT NOT NULL, PRIMARY KEY (fleet, node, type, names));
+            reported TEXT NOT NULL, served TEXT, rejected TEXT, at TEXT NOT NULL, rejection_reason TEXT, PRIMARY KEY (fleet, node, type, names));
         CREATE TABLE IF NOT EXISTS services (
             mesh TEXT NOT NULL, name TEXT NOT NULL, workload TEXT, body TEXT NOT NULL, PRIMARY KEY (mesh, name));
         CREATE INDEX IF NOT EXISTS services_by_workload ON services (workload);
@@ -50,8 +50,18 @@ public sealed class SqliteDatabase
         {
             command.CommandText = Schema;
             command.ExecuteNonQuery();
+            AddMissingColumns(connection);
         }
         return new MeshStore(new SqliteEndpointStore(database), new SqliteDesiredStateStore(database), new SqliteSnapshotStore(database), new SqliteProxyStatusStore(database));
+    }
+
+    /// <summary>Columns added after a table was first created: a store file from an older release gains them.</summary>
+    private static void AddMissingColumns(SqliteConnection connection)
+    {
+        using var columns = Command(connection, "SELECT count(*) FROM pragma_table_info('proxy_polls') WHERE name = 'rejection_reason'");
+        if (Convert.ToInt64(columns.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0) return;
+        using var alter = Command(connection, "ALTER TABLE proxy_polls ADD COLUMN rejection_reason TEXT");
+        alter.ExecuteNonQuery();
     }
 
     public SqliteConnection Connect()

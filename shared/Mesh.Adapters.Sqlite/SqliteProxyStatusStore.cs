@@ -11,7 +11,7 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
     {
         await using var connection = database.Connect();
         await using var command = SqliteDatabase.Command(connection,
-            "SELECT reported, served, rejected, at FROM proxy_polls WHERE fleet = $fleet AND node = $node AND type = $type AND names = $names",
+            "SELECT reported, served, rejected, at, rejection_reason FROM proxy_polls WHERE fleet = $fleet AND node = $node AND type = $type AND names = $names",
             ("$fleet", key.Fleet.ToString()), ("$node", key.NodeId), ("$type", key.Type.PathName()), ("$names", key.Names));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadPoll(key, reader) : null;
@@ -21,13 +21,14 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
     {
         await using var connection = database.Connect();
         await using var command = SqliteDatabase.Command(connection, """
-            INSERT INTO proxy_polls (fleet, node, type, names, reported, served, rejected, at)
-            VALUES ($fleet, $node, $type, $names, $reported, $served, $rejected, $at)
+            INSERT INTO proxy_polls (fleet, node, type, names, reported, served, rejected, at, rejection_reason)
+            VALUES ($fleet, $node, $type, $names, $reported, $served, $rejected, $at, $reason)
             ON CONFLICT (fleet, node, type, names) DO UPDATE SET
-                reported = excluded.reported, served = excluded.served, rejected = excluded.rejected, at = excluded.at
+                reported = excluded.reported, served = excluded.served, rejected = excluded.rejected, at = excluded.at,
+                rejection_reason = excluded.rejection_reason
             """,
             ("$fleet", poll.Key.Fleet.ToString()), ("$node", poll.Key.NodeId), ("$type", poll.Key.Type.PathName()), ("$names", poll.Key.Names),
-            ("$reported", poll.Reported), ("$served", poll.Served), ("$rejected", poll.Rejected), ("$at", poll.At.ToString("O")));
+            ("$reported", poll.Reported), ("$served", poll.Served), ("$rejected", poll.Rejected), ("$at", poll.At.ToString("O")), ("$reason", poll.RejectionReason));
         await command.ExecuteNonQueryAsync(cancellationToken);
         // Polls expire as DynamoDB's do (its TTL), so nodes that stopped polling do not pile up.
         await using var expire = SqliteDatabase.Command(connection, "DELETE FROM proxy_polls WHERE fleet = $fleet AND at < $cutoff",
@@ -39,13 +40,13 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
     {
         await using var connection = database.Connect();
         await using var command = SqliteDatabase.Command(connection,
-            "SELECT reported, served, rejected, at, node, type, names FROM proxy_polls WHERE fleet = $fleet ORDER BY node, type, names", ("$fleet", fleet.ToString()));
+            "SELECT reported, served, rejected, at, rejection_reason, node, type, names FROM proxy_polls WHERE fleet = $fleet ORDER BY node, type, names", ("$fleet", fleet.ToString()));
         var polls = new List<ProxyPoll>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (!XdsTypes.TryParsePathName(reader.GetString(5), out var type)) continue;
-            var poll = ReadPoll(new SubscriptionKey(fleet, reader.GetString(4), type, reader.GetString(6)), reader);
+            if (!XdsTypes.TryParsePathName(reader.GetString(6), out var type)) continue;
+            var poll = ReadPoll(new SubscriptionKey(fleet, reader.GetString(5), type, reader.GetString(7)), reader);
             if (poll.At >= since) polls.Add(poll);
         }
         return polls;
@@ -53,5 +54,8 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
 
     private static ProxyPoll ReadPoll(SubscriptionKey key, SqliteDataReader reader) => new(
         key, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-        DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture));
+        DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture))
+    {
+        RejectionReason = reader.IsDBNull(4) ? null : reader.GetString(4),
+    };
 }

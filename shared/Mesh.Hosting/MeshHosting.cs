@@ -50,7 +50,12 @@ public static class MeshHosting
         services.AddSingleton(store.Desired);
         services.AddSingleton(store.Snapshots);
         services.AddSingleton(store.Proxies);
-        services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds")));
+        services.AddSingleton(ReadXdsSettings(configuration.GetSection("Xds"), string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase)));
+        // Fleet tokens (Xds:FleetTokenKey, base64): issued into bootstraps, checked on every xDS request and stream.
+        if (configuration["Xds:FleetTokenKey"] is { Length: > 0 } tokenKey) services.AddSingleton(new FleetTokens(Convert.FromBase64String(tokenKey)));
+        services.AddSingleton(sp => new FleetAccess(sp.GetRequiredService<IDesiredStateStore>(), sp.GetRequiredService<XdsSettings>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<FleetTokens>()));
+        services.AddSingleton<FleetWatch>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new MetricsSink(MetricsOutput(configuration["Metrics:File"]), configuration["Metrics:Namespace"] ?? "MeshPipeline",
             sp.GetRequiredService<TimeProvider>()));
@@ -176,7 +181,7 @@ public static class MeshHosting
         return DynamoDbTable.Open(client, table, TimeProvider.System);
     }
 
-    public static XdsSettings ReadXdsSettings(IConfiguration section)
+    public static XdsSettings ReadXdsSettings(IConfiguration section, bool iamAuthorized = false)
     {
         var defaults = new XdsSettings();
         return new XdsSettings
@@ -190,6 +195,9 @@ public static class MeshHosting
             OutboundPort = int.TryParse(section["OutboundPort"], CultureInfo.InvariantCulture, out var outbound) ? outbound : defaults.OutboundPort,
             AdminPort = int.TryParse(section["AdminPort"], CultureInfo.InvariantCulture, out var admin) ? admin : defaults.AdminPort,
             TrustDomain = section["TrustDomain"] ?? defaults.TrustDomain,
+            // IAM-authorized APIs (AWS) bind proxies to fleets by default; elsewhere Xds:RequireProxyIdentity turns it on.
+            ProxyIdentityRequired = ConfiguredFlag(section["RequireProxyIdentity"]) ?? iamAuthorized,
+            AdsAddress = section["AdsAddress"] is { Length: > 0 } ads ? new Uri(ads) : null,
             MaxTrackedProxiesPerFleet = int.TryParse(section["MaxTrackedProxiesPerFleet"], CultureInfo.InvariantCulture, out var tracked) ? tracked : defaults.MaxTrackedProxiesPerFleet,
             Tls = new MeshTlsFiles
             {

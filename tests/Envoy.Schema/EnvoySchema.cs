@@ -1,4 +1,3 @@
-using System.Reflection;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
@@ -12,9 +11,7 @@ namespace Envoy.Schema;
 /// </summary>
 public static class EnvoySchema
 {
-    private static readonly Lazy<TypeRegistry> LazyRegistry = new(() => TypeRegistry.FromFiles(GeneratedFiles().ToArray()));
-
-    public static TypeRegistry Registry => LazyRegistry.Value;
+    public static TypeRegistry Registry => Envoy.Api.EnvoyTypes.Registry;
 
     /// <summary>Parses one resource written as an Any ({"@type": ..., fields}) and returns every problem Envoy would reject it for.</summary>
     public static IReadOnlyList<string> CheckResource(string json)
@@ -55,10 +52,4 @@ public static class EnvoySchema
     }
 
     private static JsonParser Parser => new(JsonParser.Settings.Default.WithTypeRegistry(Registry).WithIgnoreUnknownFields(false));
-
-    private static IEnumerable<FileDescriptor> GeneratedFiles() =>
-        typeof(EnvoySchema).Assembly.GetTypes()
-            .Where(t => t.IsClass && t.IsAbstract && t.IsSealed && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
-            .Select(t => t.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
-            .OfType<FileDescriptor>();
 }

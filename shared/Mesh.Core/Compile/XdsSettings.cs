@@ -30,6 +30,10 @@ public sealed record XdsSettings
     public string TrustDomain { get; init; } = "mesh.local";
     /// <summary>Polls are unauthenticated: at most this many proxies of one fleet are tracked for convergence.</summary>
     public int MaxTrackedProxiesPerFleet { get; init; } = 5000;
+    /// <summary>Whether a proxy must prove its fleet to be served (see FleetAccess); off only where every caller is trusted.</summary>
+    public bool ProxyIdentityRequired { get; init; }
+    /// <summary>The ADS server proxies stream from ("http://host:port", or "https://..." for TLS); null: none deployed.</summary>
+    public Uri? AdsAddress { get; init; }
 
     /// <summary>The bootstrap's stats tags and sink (a mesh setting).</summary>
     public StatsSettings Stats { get; init; } = new();

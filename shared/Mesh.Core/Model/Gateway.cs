@@ -149,6 +149,8 @@ public sealed record GatewayDefinition
     public ImmutableArray<GatewayRoute> Routes { get; init => field = value.IsDefault ? [] : value; } = [];
     /// <summary>This gateway's access log and trace sampling where they differ from the mesh's.</summary>
     public ObservabilityOverride? Observability { get; init; }
+    /// <summary>Who may fetch this gateway's configuration besides its own certificate's holder.</summary>
+    public ProxyIdentities ProxyIdentities { get; init => field = value ?? new(); } = new();
 
     [JsonIgnore]
     public FleetId Fleet => new(Mesh, Name);

@@ -44,6 +44,10 @@ public sealed class MeshState
     /// <summary>Whether a fleet of this mesh exists by that name, of a service or a gateway.</summary>
     public bool HasFleet(string name) => Services.ContainsKey(name) || Gateways.ContainsKey(name);
 
+    /// <summary>Who may fetch a fleet's configuration; null when the mesh has no such fleet.</summary>
+    public ProxyIdentities? ProxyIdentitiesOf(string fleet) =>
+        Services.TryGetValue(fleet, out var service) ? service.ProxyIdentities : Gateways.GetValueOrDefault(fleet)?.ProxyIdentities;
+
     /// <summary>Fleets whose configuration depends on the endpoints of <paramref name="service"/>: every fleet that calls it, gateways routing to it included.</summary>
     public IEnumerable<FleetId> FleetsCalling(string service) =>
         _callers.Value.TryGetValue(service, out var callers) ? callers.Select(c => new FleetId(Name, c)) : [];

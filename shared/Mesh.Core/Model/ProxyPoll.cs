@@ -14,6 +14,9 @@ public readonly record struct SubscriptionKey(FleetId Fleet, string NodeId, XdsT
 /// </summary>
 public sealed record ProxyPoll(SubscriptionKey Key, string Reported, string? Served, string? Rejected, DateTimeOffset At)
 {
+    /// <summary>Why the proxy rejected <see cref="Rejected"/>, when it said (an ADS NACK's error_detail); REST polls cannot say.</summary>
+    public string? RejectionReason { get; init; }
+
     /// <summary>
     /// The record after a new poll that reported <paramref name="reported"/> and was answered with <paramref name="served"/>
     /// (null: 304). A proxy that keeps reporting what it ran before it was sent a version rejected that version; one
@@ -27,5 +30,6 @@ public sealed record ProxyPoll(SubscriptionKey Key, string Reported, string? Ser
         return new ProxyPoll(key, reported, served ?? previous?.Served, rejected, at);
     }
 
-    public bool SameState(ProxyPoll other) => Reported == other.Reported && Served == other.Served && Rejected == other.Rejected;
+    public bool SameState(ProxyPoll other) =>
+        Reported == other.Reported && Served == other.Served && Rejected == other.Rejected && RejectionReason == other.RejectionReason;
 }

@@ -62,6 +62,13 @@ public sealed record ServiceDefinition
     public ImmutableArray<string> Hostnames { get; init => field = value.IsDefault ? [] : value; } = [];
     public WorkloadSource? Workload { get; init; }
     public HealthCheck? HealthCheck { get; init; }
+    /// <summary>
+    /// Envoy (the default), or proxyless gRPC: the service's workloads are gRPC applications with gRPC's own xDS client,
+    /// so its fleet is compiled for that client (a listener per backend with an api_listener, served over ADS only).
+    /// </summary>
+    public DataPlane DataPlane { get; init; } = DataPlane.Envoy;
+    /// <summary>Who may fetch this fleet's configuration besides its own certificate's holder (see <see cref="Model.ProxyIdentities"/>).</summary>
+    public ProxyIdentities ProxyIdentities { get; init => field = value ?? new(); } = new();
 
     /// <summary>Edited as its own resource (…/routes), so it is not part of the service's JSON; see StoredService.</summary>
     [JsonIgnore]

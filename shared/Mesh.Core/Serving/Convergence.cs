@@ -16,7 +16,11 @@ public sealed record ConvergenceCounts(string Version, int Proxies, int Current,
 
 public sealed record ProxyState(string NodeId, string State, DateTimeOffset LastPoll);
 
-public sealed record RejectingProxy(string NodeId, string Type, string Names, string RejectedVersion, string RunningVersion);
+public sealed record RejectingProxy(string NodeId, string Type, string Names, string RejectedVersion, string RunningVersion)
+{
+    /// <summary>The proxy's own words for the rejection (an ADS NACK's error_detail); null for REST polls.</summary>
+    public string? Reason { get; init; }
+}
 
 public static class Convergence
 {
@@ -33,7 +37,7 @@ public static class Convergence
             string state;
             if (rejections.Count > 0)
             {
-                rejected.AddRange(rejections.Select(p => new RejectingProxy(node.Key, p.Key.Type.PathName(), p.Key.Names, p.Rejected!, p.Reported)));
+                rejected.AddRange(rejections.Select(p => new RejectingProxy(node.Key, p.Key.Type.PathName(), p.Key.Names, p.Rejected!, p.Reported) { Reason = p.RejectionReason }));
                 state = "rejecting";
             }
             else if (node.All(p => p.Reported == XdsResponder.VersionOf(target, p.Key.Type, p.Key.Names.Length == 0 ? [] : p.Key.Names.Split(','))))

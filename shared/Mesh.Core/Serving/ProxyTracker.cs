@@ -38,15 +38,34 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
         var now = clock.GetUtcNow();
         if (!Continues(previous, reported)) return false;
         if (previous is null && !await HasRoomAsync(fleet, now, cancellationToken)) return false;
-        var next = ProxyPoll.Next(previous, key, reported, served, now, FirstConfigGrace);
+        await WriteAsync(previous, ProxyPoll.Next(previous, key, reported, served, now, FirstConfigGrace), now, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// What an ADS stream knows for certain, unlike a poll: the version the proxy last ACKed, the one last sent, and
+    /// a NACKed one with the proxy's error_detail. The stream proved its fleet, so nothing is inferred.
+    /// </summary>
+    public async Task RecordStreamAsync(FleetId fleet, string nodeId, XdsType type, IReadOnlyList<string> names, string acked, string? sent,
+        string? rejected, string? reason, CancellationToken cancellationToken)
+    {
+        if (nodeId.Length > MaxNodeIdLength || nodeId.Any(char.IsControl)) return;
+        var key = SubscriptionKey.Of(fleet, nodeId, type, type.IsWildcard() ? [] : names);
+        var previous = _last.TryGetValue(key, out var cached) ? cached : await store.GetPollAsync(key, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (previous is null && !await HasRoomAsync(fleet, now, cancellationToken)) return;
+        await WriteAsync(previous, new ProxyPoll(key, acked, sent, rejected, now) { RejectionReason = reason }, now, cancellationToken);
+    }
+
+    private async Task WriteAsync(ProxyPoll? previous, ProxyPoll next, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         if (previous is not null && previous.SameState(next) && now - previous.At < Heartbeat)
         {
-            _last[key] = previous;
-            return true;
+            _last[next.Key] = previous;
+            return;
         }
         await store.RecordPollAsync(next, cancellationToken);
-        _last[key] = next;
-        return true;
+        _last[next.Key] = next;
     }
 
     public async Task<int> CountProxiesAsync(FleetId fleet, CancellationToken cancellationToken) =>

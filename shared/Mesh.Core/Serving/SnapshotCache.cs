@@ -29,6 +29,13 @@ public sealed class SnapshotCache(ISnapshotStore store)
     public async Task<FleetSnapshot?> FindAsync(FleetId fleet, string version, CancellationToken cancellationToken) =>
         _latest.TryGetValue(fleet, out var cached) && cached.Version == version ? cached : await store.GetAsync(fleet, version, cancellationToken);
 
+    /// <summary>Raised for every snapshot this process commits, so streams in this process push it at once.</summary>
+    public event Action<FleetSnapshot>? Committed;
+
     /// <summary>Keeps a snapshot this process just committed, so serving it reads nothing back.</summary>
-    public void Remember(FleetSnapshot snapshot) => _latest[snapshot.Fleet] = snapshot;
+    public void Remember(FleetSnapshot snapshot)
+    {
+        _latest[snapshot.Fleet] = snapshot;
+        Committed?.Invoke(snapshot);
+    }
 }
