@@ -86,22 +86,56 @@ public static partial class ViewEndpoints
             ? TypedResults.Bytes(SnapshotCodec.Encode(snapshot), "application/json")
             : Problems.NotFound("Unknown fleet", $"fleet '{mesh}/{service}' has no compiled configuration");
 
-    /// <summary>A proxy's bootstrap: ?node=ID&amp;zone=AZ&amp;format=yaml|json, naming the control plane's configured address.</summary>
+    /// <summary>
+    /// A proxy's bootstrap: ?node=ID&amp;zone=AZ&amp;format=yaml|json&amp;transport=rest|ads|delta, naming the control plane's
+    /// configured address and carrying how the proxy proves its fleet: where the host issues fleet tokens, the fleet's
+    /// token (so only an operator may fetch it); with IAM authorization (AWS), SigV4-signed polls.
+    /// </summary>
     private static async Task<Results<FileContentHttpResult, ContentHttpResult, ProblemHttpResult>> GetBootstrap(string mesh, string service, string? node, string? zone,
-        string? format, HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
+        string? format, string? transport, HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration,
+        IServiceProvider services, CancellationToken ct)
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
         if (!state.HasFleet(service)) return NoFleet(mesh, service);
-        if (format is not (null or "json" or "yaml"))
-            return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("bootstrap", "$.format", "must be json or yaml")]);
+        var errors = new List<FieldError>();
+        if (format is not (null or "json" or "yaml")) errors.Add(new FieldError("bootstrap", "$.format", "must be json or yaml"));
+        var xdsTransport = ParseTransport(transport);
+        if (xdsTransport is null) errors.Add(new FieldError("bootstrap", "$.transport", "must be rest, ads or delta"));
+        else if (xdsTransport != XdsTransport.Rest && settings.AdsAddress is null)
+            errors.Add(new FieldError("bootstrap", "$.transport", "no ADS server is deployed with this control plane (Xds:AdsAddress); use rest"));
+        if (errors.Count > 0) return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", errors);
         if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
             return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
                 "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
-        var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+        if (services.GetService<FleetTokens>() is { } tokens && request.HttpContext.User.Identity?.IsAuthenticated != true)
+            return Problems.Status(StatusCodes.Status401Unauthorized, "Not authenticated", "a bootstrap carries its fleet's token: fetching it needs an operator's credentials");
+        var fleet = new FleetId(mesh, service);
         var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
-        var bootstrap = BootstrapWriter.Write(new FleetId(mesh, service), nodeId, zone, address, settings.ForMesh(state.Settings));
+        var options = new BootstrapOptions
+        {
+            Transport = xdsTransport ?? XdsTransport.Rest,
+            AdsServer = settings.AdsAddress is { } ads ? ControlPlaneAddress.Of(ads) : null,
+            FleetToken = services.GetService<FleetTokens>()?.Issue(fleet),
+            SigningRegion = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) ? configuration["AWS_REGION"] ?? configuration["Aws:Region"] : null,
+        };
+        if (state.Services.GetValueOrDefault(service) is { DataPlane: DataPlane.ProxylessGrpc })
+        {
+            if (options.AdsServer is not { } adsServer || format == "yaml" || transport is "rest")
+                return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", [new FieldError("bootstrap", "$.transport",
+                    "a proxyless gRPC fleet streams over ADS: its bootstrap is gRPC's JSON (GRPC_XDS_BOOTSTRAP), which needs Xds:AdsAddress")]);
+            return TypedResults.Bytes(BootstrapWriter.WriteGrpc(fleet, nodeId, zone, adsServer, settings.ForMesh(state.Settings), options.FleetToken), "application/json");
+        }
+        var bootstrap = BootstrapWriter.Write(fleet, nodeId, zone, ControlPlaneAddress.Of(url), settings.ForMesh(state.Settings), options: options);
         return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(bootstrap), "application/yaml") : TypedResults.Bytes(bootstrap, "application/json");
     }
+
+    private static XdsTransport? ParseTransport(string? transport) => transport switch
+    {
+        null or "rest" => XdsTransport.Rest,
+        "ads" => XdsTransport.Ads,
+        "delta" => XdsTransport.Delta,
+        _ => null,
+    };
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSidecar(string mesh, string service, string? platform, string? image,
         HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
@@ -109,6 +143,8 @@ public static partial class ViewEndpoints
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
         if (!state.HasFleet(service)) return NoFleet(mesh, service);
         var errors = new List<FieldError>();
+        if (state.Services.GetValueOrDefault(service) is { DataPlane: DataPlane.ProxylessGrpc })
+            errors.Add(new FieldError("sidecar", "$.service", "a proxyless gRPC service runs no sidecar: give its application the fleet's bootstrap (GRPC_XDS_BOOTSTRAP)"));
         if (platform is not ("ecs" or "eks")) errors.Add(new FieldError("sidecar", "$.platform", "must be ecs or eks"));
         if (image is not null && !ContainerImage().IsMatch(image)) errors.Add(new FieldError("sidecar", "$.image", "must be a container image reference"));
         if (errors.Count > 0) return Problems.Invalid(StatusCodes.Status400BadRequest, "Invalid query", errors);

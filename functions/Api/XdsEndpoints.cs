@@ -21,7 +21,7 @@ public static class XdsEndpoints
     }
 
     private static async Task<Results<StatusCodeHttpResult, FileContentHttpResult, ProblemHttpResult>> DiscoverAsync(string type, HttpRequest request,
-        SnapshotCache snapshots, ProxyTracker proxies, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
+        SnapshotCache snapshots, ProxyTracker proxies, FleetAccess access, IConfiguration configuration, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
     {
         if (!XdsTypes.TryParsePathName(type, out var xdsType))
             return Problems.NotFound("Unknown discovery type", $"'{LogText.Safe(type)}' is not one of clusters, endpoints, listeners, routes");
@@ -33,6 +33,14 @@ public static class XdsEndpoints
             return Problems.Status(StatusCodes.Status400BadRequest, "Type mismatch", $"type_url '{LogText.Safe(typeUrl)}' was posted to /v3/discovery:{type}");
         if (!FleetId.TryParse(parsed.NodeCluster, out var fleet))
             return Problems.Status(StatusCodes.Status400BadRequest, "No fleet", $"node.cluster '{LogText.Safe(parsed.NodeCluster)}' is not of the form <mesh>/<service>");
+        var decision = await access.CheckAsync(fleet, Credentials(request.HttpContext, parsed, configuration), cancellationToken);
+        if (decision.Verdict != AccessVerdict.Allowed)
+        {
+            log.LogWarning("xds refused {Fleet} {Node}: {Reason}", fleet, LogText.Safe(parsed.NodeId), decision.Reason);
+            return decision.Verdict == AccessVerdict.Unauthenticated
+                ? Problems.Status(StatusCodes.Status401Unauthorized, "Proxy not authenticated", decision.Reason)
+                : Problems.Status(StatusCodes.Status403Forbidden, "Not this proxy's fleet", decision.Reason);
+        }
         if (await snapshots.GetCurrentAsync(fleet, cancellationToken) is not { } snapshot)
             return Problems.NotFound("Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
 
@@ -49,6 +57,16 @@ public static class XdsEndpoints
             default:
                 throw new InvalidOperationException("unknown xDS reply");
         }
+    }
+
+    /// <summary>In AWS the IAM principal API Gateway verified (Auth:Mode=Iam); anywhere, the fleet token in node.metadata.</summary>
+    private static List<ProxyCredential> Credentials(HttpContext http, DiscoveryRequest request, IConfiguration configuration)
+    {
+        var credentials = new List<ProxyCredential>();
+        if (string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) && http.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } arn })
+            credentials.Add(new IamPrincipal(arn));
+        if (request.FleetToken is { Length: > 0 } token) credentials.Add(new FleetToken(token));
+        return credentials;
     }
 
     private sealed record Parsed(DiscoveryRequest? Request, string? Error);

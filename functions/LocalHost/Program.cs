@@ -1,7 +1,7 @@
 using Mesh.LocalHost;
 
 // The whole pipeline on one machine: a fresh embedded store, the samples' story replayed over HTTP, then serving.
-// Options: --samples PATH, --Store:SqlitePath PATH (default .local/mesh.db beside samples.json, recreated), --urls URL, --exit,
+// Options: --samples PATH, --Store:SqlitePath PATH (default .local/mesh.db beside samples.json, recreated), --urls URL, --Xds:AdsListen URL (default http://127.0.0.1:18000), --exit,
 // --Auth:Tokens:PRINCIPAL TOKEN (default: a fresh token for local-operator in .local/token).
 var samplesPath = OptionValue(args, "--samples") ?? SampleFile.Find(Directory.GetCurrentDirectory())
     ?? throw new FileNotFoundException("samples.json not found from the working directory upwards; pass --samples PATH");
@@ -25,17 +25,24 @@ if (!configuresTokens)
     await file.WriteAsync(System.Text.Encoding.ASCII.GetBytes(token));
 }
 var urls = OptionValue(args, "--urls") ?? "http://127.0.0.1:8080";
+var adsListen = OptionValue(args, "--Xds:AdsListen") ?? "http://127.0.0.1:18000";
+// Proxies prove their fleet with a token the host issues into their bootstraps (an HMAC under a key made per run).
+var fleetTokenKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
 var settings = LocalPipeline.ContainerInstanceSettings(samples)
     .Append(new("Store:SqlitePath", databasePath))
     .Concat(configuresTokens ? [] : [new KeyValuePair<string, string?>("Auth:Tokens:local-operator", token)])
     .Append(new("urls", urls))
+    .Append(new("Xds:AdsListen", adsListen))
+    .Append(new("Xds:AdsAddress", adsListen))
+    .Append(new("Xds:FleetTokenKey", fleetTokenKey))
+    .Append(new("Xds:RequireProxyIdentity", "true"))
     // Bootstraps name this address, never the Host header a request happened to carry.
     .Append(new("Xds:ControlPlaneUrl", urls.Split(';')[0].Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal)));
 var app = LocalPipeline.Build([.. args.Where(a => a != "--exit")], settings, Console.Out);
 await app.StartAsync();
 var address = new Uri(app.Urls.First());
-Console.WriteLine($"Mesh Pipeline local host on {address} (store: {Path.GetFullPath(databasePath)})");
+Console.WriteLine($"Mesh Pipeline local host on {address}, ADS (gRPC) on {LocalPipeline.AdsAddress(app)} (store: {Path.GetFullPath(databasePath)})");
 if (!configuresTokens) Console.WriteLine($"Writes need: Authorization: Bearer $(cat {tokenPath})  (principal local-operator)");
 Console.WriteLine(samples.Story);
 Console.WriteLine();

@@ -6,6 +6,7 @@ using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Pipeline;
 using Mesh.Core.Ports;
+using Mesh.Core.Serving;
 using Mesh.Core.Snapshots;
 using Mesh.Ingest;
 
@@ -76,7 +77,7 @@ public sealed class SampleReplay(WebApplication app, HttpClient http, TextWriter
             Look around (the host keeps serving until Ctrl-C):
               curl -s {_http.BaseAddress}v1/meshes/{first.Mesh}/fleets
               curl -s {_http.BaseAddress}v1/meshes/{first.Mesh}/services/checkout-api/endpoints
-              curl -s -XPOST {_http.BaseAddress}v3/discovery:clusters -H 'content-type: application/json' -d '{"{"}"node":{"{"}"id":"p1","cluster":"{first}"{"}"},"version_info":""{"}"}'
+              curl -s -XPOST {_http.BaseAddress}v3/discovery:clusters -H 'content-type: application/json' -d '{JsonSerializer.Serialize(new Dictionary<string, object> { ["node"] = Node("p1", first), ["version_info"] = "" }, ReplayJson.Default.DictionaryStringObject)}'
             """);
     }
 
@@ -84,7 +85,7 @@ public sealed class SampleReplay(WebApplication app, HttpClient http, TextWriter
     {
         var request = JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["node"] = new Dictionary<string, string> { ["id"] = "local-replay", ["cluster"] = fleet.ToString() },
+            ["node"] = Node("local-replay", fleet),
             ["version_info"] = "",
             ["resource_names"] = names,
             ["type_url"] = type.TypeUrl(),
@@ -105,6 +106,15 @@ public sealed class SampleReplay(WebApplication app, HttpClient http, TextWriter
                 return $"{socket.GetProperty("address").GetString()}:{socket.GetProperty("port_value").GetInt32()} {health} {zone}";
             })).ToList();
         return new PollResult(document.RootElement.GetProperty("version_info").GetString()!, names2, bytes.Length, endpoints);
+    }
+
+    /// <summary>A proxy's node: with the fleet's token in its metadata where the host requires proxies to prove their fleet.</summary>
+    private Dictionary<string, object> Node(string id, FleetId fleet)
+    {
+        var node = new Dictionary<string, object> { ["id"] = id, ["cluster"] = fleet.ToString() };
+        if (app.Services.GetService<FleetTokens>() is { } tokens)
+            node["metadata"] = new Dictionary<string, string> { [FleetTokens.MetadataKey] = tokens.Issue(fleet) };
+        return node;
     }
 
     private sealed record PollResult(string Version, IReadOnlyList<string> Names, int Bytes, IReadOnlyList<string> Endpoints);

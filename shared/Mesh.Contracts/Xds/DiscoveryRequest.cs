@@ -8,6 +8,9 @@ namespace Mesh.Contracts.Xds;
 /// </summary>
 public sealed record DiscoveryRequest(string VersionInfo, string? NodeId, string? NodeCluster, string? Zone, IReadOnlyList<string> ResourceNames, string? TypeUrl)
 {
+    /// <summary>The fleet token in node.metadata, if the proxy's bootstrap carries one.</summary>
+    public string? FleetToken { get; init; }
+
     public static DiscoveryRequest Parse(ReadOnlySpan<byte> json)
     {
         using var document = JsonDocument.Parse(json.ToArray());
@@ -24,7 +27,12 @@ public sealed record DiscoveryRequest(string VersionInfo, string? NodeId, string
             node is { ValueKind: JsonValueKind.Object } nodeObject2 ? String(nodeObject2, "cluster", "cluster") : null,
             locality is { ValueKind: JsonValueKind.Object } l ? String(l, "zone", "zone") : null,
             names,
-            String(root, "type_url", "typeUrl"));
+            String(root, "type_url", "typeUrl"))
+        {
+            FleetToken = node is { ValueKind: JsonValueKind.Object } nodeObject3 && Property(nodeObject3, "metadata", "metadata") is { ValueKind: JsonValueKind.Object } metadata
+                ? String(metadata, Mesh.Core.Serving.FleetTokens.MetadataKey, Mesh.Core.Serving.FleetTokens.MetadataKey)
+                : null,
+        };
     }
 
     private static JsonElement? Property(JsonElement element, string protoName, string jsonName) =>

@@ -38,7 +38,11 @@ internal static class EndpointResources
             .ThenBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.Port)];
     }
 
-    public static XdsResource LoadAssignment(EnvoyJson json, string clusterName, IEnumerable<ServedEndpoint> endpoints) =>
+    /// <param name="forGrpc">
+    /// For gRPC's xDS client, which skips a locality without a weight and needs every endpoint in one: each locality
+    /// is written, weighted by its endpoints, so every endpoint gets an equal share.
+    /// </param>
+    public static XdsResource LoadAssignment(EnvoyJson json, string clusterName, IEnumerable<ServedEndpoint> endpoints, bool forGrpc = false) =>
         json.Resource(clusterName, XdsTypes.EndpointUrl, w =>
         {
             w.WriteString("cluster_name", clusterName);
@@ -46,13 +50,14 @@ internal static class EndpointResources
             foreach (var locality in endpoints.GroupBy(e => (e.Region, e.Zone)))
             {
                 w.WriteStartObject();
-                if (locality.Key.Region.Length > 0 || locality.Key.Zone.Length > 0)
+                if (forGrpc || locality.Key.Region.Length > 0 || locality.Key.Zone.Length > 0)
                 {
                     w.WriteStartObject("locality");
                     if (locality.Key.Region.Length > 0) w.WriteString("region", locality.Key.Region);
                     if (locality.Key.Zone.Length > 0) w.WriteString("zone", locality.Key.Zone);
                     w.WriteEndObject();
                 }
+                if (forGrpc) w.WriteNumber("load_balancing_weight", locality.Count());
                 w.WriteStartArray("lb_endpoints");
                 foreach (var endpoint in locality)
                 {

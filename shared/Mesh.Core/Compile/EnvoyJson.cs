@@ -98,6 +98,17 @@ internal sealed class EnvoyJson : IDisposable
         w.WriteEndObject();
     }
 
+    /// <summary>A ConfigSource that takes the resource over the proxy's ADS stream.</summary>
+    public static void AdsConfigSource(Utf8JsonWriter w, string propertyName, XdsSettings settings)
+    {
+        w.WriteStartObject(propertyName);
+        w.WriteString("resource_api_version", "V3");
+        w.WriteStartObject("ads");
+        w.WriteEndObject();
+        w.WriteString("initial_fetch_timeout", Duration(settings.InitialFetchTimeout));
+        w.WriteEndObject();
+    }
+
     public static void TypedConfig(Utf8JsonWriter w, string typeUrl, Action<Utf8JsonWriter>? writeFields = null)
     {
         w.WriteStartObject("typed_config");

@@ -12,6 +12,7 @@ public static class FleetCompiler
     /// <param name="backends">Shares each backend's clusters and load assignments between fleets compiled from the same inputs.</param>
     public static CompileResult Compile(FleetInputs inputs, XdsSettings settings, BackendResourceCache? backends = null)
     {
+        if (inputs.Service.DataPlane == DataPlane.ProxylessGrpc) return ProxylessCompiler.Compile(inputs, settings.ForMesh(inputs.Settings));
         var service = inputs.Service;
         var egress = inputs.Settings.Egress;
         settings = settings.ForMesh(inputs.Settings);

@@ -284,7 +284,7 @@ internal static class RouteResources
     private static bool MatchesEverything(RouteMatch match) =>
         match is { Path: null, Regex: null, Method: null, Headers.IsEmpty: true, QueryParameters.IsEmpty: true } && (match.Prefix ?? "/") == "/";
 
-    private static string Cluster(ServiceDefinition backend, string? subset) =>
+    internal static string Cluster(ServiceDefinition backend, string? subset) =>
         subset is null ? ResourceNames.OutboundCluster(backend.Name) : ResourceNames.OutboundCluster(backend.Name, subset);
 
     private static void Route(Utf8JsonWriter w, ServiceDefinition backend, RouteRule route)
@@ -322,7 +322,8 @@ internal static class RouteResources
         w.WriteEndObject();
     }
 
-    private static void Match(Utf8JsonWriter w, RouteMatch match)
+    /// <param name="queryParameters">False for gRPC's xDS client, which ignores them (so a route would match more than it says).</param>
+    internal static void Match(Utf8JsonWriter w, RouteMatch match, bool queryParameters = true)
     {
         w.WriteStartObject("match");
         if (match.Path is { } path) w.WriteString("path", path);
@@ -349,7 +350,7 @@ internal static class RouteResources
             }
             w.WriteEndArray();
         }
-        if (!match.QueryParameters.IsEmpty)
+        if (queryParameters && !match.QueryParameters.IsEmpty)
         {
             w.WriteStartArray("query_parameters");
             foreach (var query in match.QueryParameters)

@@ -20,6 +20,7 @@ public static partial class MeshValidator
         if (gateway.Listeners.IsEmpty) errors.Add("$.listeners", "name at least one listener");
         for (var i = 0; i < gateway.Listeners.Length; i++) ValidateListener(gateway, i, settings, errors);
         if (gateway.Observability is { } own) ValidateObservabilityOverride(own, errors);
+        ValidateProxyIdentities(gateway.ProxyIdentities, errors);
         for (var i = 0; i < gateway.Routes.Length; i++) ValidateGatewayRoute(mesh, gateway, i, errors);
         return errors.List;
     }

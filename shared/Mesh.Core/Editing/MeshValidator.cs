@@ -145,7 +145,36 @@ public static partial class MeshValidator
             if (service.Protocol != ServiceProtocol.Tcp && check.Path is not { } path) errors.Add("$.healthCheck.path", "is required for HTTP and gRPC services");
             else if (check.Path is { } p && !p.StartsWith('/')) errors.Add("$.healthCheck.path", "must start with '/'");
         }
+        if (!Enum.IsDefined(service.DataPlane)) errors.Add("$.dataPlane", "must be envoy or proxyless-grpc");
+        if (service.DataPlane == DataPlane.ProxylessGrpc)
+        {
+            // No sidecar: nothing terminates or originates the mesh's TLS for a gRPC application that speaks xDS itself.
+            if (service.Policy.Mtls != MtlsMode.Disabled) errors.Add("$.dataPlane", "a proxyless gRPC service has no sidecar to terminate mTLS: its policy's mtls must be DISABLED");
+            for (var i = 0; i < service.Backends.Length; i++)
+            {
+                if (mesh.Services.TryGetValue(service.Backends[i], out var backend) && backend.Policy.Mtls == MtlsMode.Strict)
+                    errors.Add($"$.backends[{i}]", $"'{backend.Name}' takes only mTLS, which a proxyless gRPC client does not originate");
+            }
+        }
+        ValidateProxyIdentities(service.ProxyIdentities, errors);
         return errors.List;
+    }
+
+    /// <summary>IAM role ARNs (arn:PARTITION:iam::ACCOUNT:role/NAME, a path allowed) and SPIFFE IDs, each list bounded.</summary>
+    private static void ValidateProxyIdentities(ProxyIdentities identities, Errors errors)
+    {
+        if (identities.IamRoles.Length > EditLimits.MaxAllowedCallers) errors.Add("$.proxyIdentities.iamRoles", $"at most {EditLimits.MaxAllowedCallers}");
+        if (identities.SpiffeIds.Length > EditLimits.MaxAllowedCallers) errors.Add("$.proxyIdentities.spiffeIds", $"at most {EditLimits.MaxAllowedCallers}");
+        for (var i = 0; i < identities.IamRoles.Length; i++)
+        {
+            if (identities.IamRoles[i] is not { } role || !IamRoleArn().IsMatch(role))
+                errors.Add($"$.proxyIdentities.iamRoles[{i}]", "must be an IAM role ARN: arn:aws:iam::123456789012:role/NAME");
+        }
+        for (var i = 0; i < identities.SpiffeIds.Length; i++)
+        {
+            if (identities.SpiffeIds[i] is not { } id || !SpiffeId().IsMatch(id))
+                errors.Add($"$.proxyIdentities.spiffeIds[{i}]", "must be a SPIFFE ID: spiffe://TRUST-DOMAIN/PATH");
+        }
     }
 
     private static List<FieldError> ValidateRoutes(ServiceDefinition service)
@@ -331,4 +360,10 @@ public static partial class MeshValidator
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")]
     private static partial Regex PlatformName();
+
+    [GeneratedRegex(@"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\x21-\x7e]{1,511}/)?[\w+=,.@-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IamRoleArn();
+
+    [GeneratedRegex(@"^spiffe://[a-z0-9.-]{1,255}(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$", RegexOptions.CultureInvariant)]
+    private static partial Regex SpiffeId();
 }
