@@ -21,6 +21,7 @@ public sealed class LocalHostFixture : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
+    public WebApplication App => _app!;
     public SampleFile Samples { get; } = Repo.Samples;
 
     public static async Task<LocalHostFixture> StartAsync(params KeyValuePair<string, string?>[] extraSettings)
@@ -79,13 +80,19 @@ public sealed class LocalHostFixture : IAsyncDisposable
     public Task<HttpResponseMessage> PollAsync(string fleet, string type, string versionInfo, params string[] resourceNames) =>
         PollAsAsync("test-proxy-1", fleet, type, versionInfo, resourceNames);
 
-    public async Task<HttpResponseMessage> PollAsAsync(string node, string fleet, string type, string versionInfo, params string[] resourceNames) =>
-        await Http.PostAsJsonAsync($"/v3/discovery:{type}", new Dictionary<string, object>
+    /// <summary>Polls as a proxy of the fleet; where the host issues fleet tokens, with the fleet's token, as its bootstrap would carry it.</summary>
+    public async Task<HttpResponseMessage> PollAsAsync(string node, string fleet, string type, string versionInfo, params string[] resourceNames)
+    {
+        var nodeJson = new Dictionary<string, object> { ["id"] = node, ["cluster"] = fleet };
+        if (Services.GetService<Mesh.Core.Serving.FleetTokens>() is { } tokens && Mesh.Core.Model.FleetId.TryParse(fleet, out var id))
+            nodeJson["metadata"] = new Dictionary<string, string> { [Mesh.Core.Serving.FleetTokens.MetadataKey] = tokens.Issue(id) };
+        return await Http.PostAsJsonAsync($"/v3/discovery:{type}", new Dictionary<string, object>
         {
-            ["node"] = new Dictionary<string, string> { ["id"] = node, ["cluster"] = fleet },
+            ["node"] = nodeJson,
             ["version_info"] = versionInfo,
             ["resource_names"] = resourceNames,
         });
+    }
 
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
