@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 using System.Net;
 using System.Text.Json;
 using Mesh.Tests.Http;
