@@ -133,11 +133,11 @@ public sealed class AdsService(FleetWatch watch, FleetAccess access, ProxyTracke
             switch (report)
             {
                 case Acked ack:
-                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, ack.Type, ack.Names, ack.Version, ack.Sent, null, null, cancellationToken);
+                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, ack, ack.Version, ack.Sent, null, null, cancellationToken);
                     break;
                 case Nacked nack:
                     log.LogWarning("ads NACK {Fleet} {Node} {Type} {Version}: {Reason}", session.Fleet, LogText.Safe(session.NodeId), nack.Type.PathName(), nack.RejectedVersion, LogText.Safe(nack.Reason));
-                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, nack.Type, nack.Names, nack.RunningVersion, nack.RejectedVersion, nack.RejectedVersion, nack.Reason, cancellationToken);
+                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, nack, nack.RunningVersion, nack.RejectedVersion, nack.RejectedVersion, nack.Reason, cancellationToken);
                     break;
             }
         }

@@ -34,6 +34,9 @@ public sealed class DynamoDbProxyStatusStore(DynamoDbTable table) : IProxyStatus
         await table.Client.PutItemAsync(new PutItemRequest { TableName = table.Name, Item = item }, cancellationToken);
     }
 
+    public async Task ForgetPollAsync(SubscriptionKey key, CancellationToken cancellationToken) =>
+        await table.Client.DeleteItemAsync(new DeleteItemRequest { TableName = table.Name, Key = PollKey(key) }, cancellationToken);
+
     public async Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var items = await table.QueryAsync(new QueryRequest

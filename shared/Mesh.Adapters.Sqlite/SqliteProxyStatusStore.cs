@@ -36,6 +36,15 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
         await expire.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task ForgetPollAsync(SubscriptionKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Connect();
+        await using var command = SqliteDatabase.Command(connection,
+            "DELETE FROM proxy_polls WHERE fleet = $fleet AND node = $node AND type = $type AND names = $names",
+            ("$fleet", key.Fleet.ToString()), ("$node", key.NodeId), ("$type", key.Type.PathName()), ("$names", key.Names));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var connection = database.Connect();

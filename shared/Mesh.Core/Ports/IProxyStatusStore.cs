@@ -12,6 +12,9 @@ public interface IProxyStatusStore
 
     Task RecordPollAsync(ProxyPoll poll, CancellationToken cancellationToken);
 
+    /// <summary>Drops a subscription its proxy replaced (an ADS stream that now names other resources).</summary>
+    Task ForgetPollAsync(SubscriptionKey key, CancellationToken cancellationToken);
+
     /// <summary>The fleet's subscriptions polled at or after <paramref name="since"/>.</summary>
     Task<IReadOnlyList<ProxyPoll>> ListPollsAsync(FleetId fleet, DateTimeOffset since, CancellationToken cancellationToken);
 }

@@ -44,14 +44,14 @@ public sealed class DeltaStream
         StreamReport? report = null;
         if (responseNonce.Length > 0 && responseNonce == state.SentNonce)
         {
-            var names = SotwStream.Distinct([.. state.Subscribed]);
+            var names = state.Wildcard || type.IsWildcard() ? [] : SotwStream.Distinct([.. state.Subscribed]);
             if (errorDetail is null)
             {
-                report = new Acked(type, names, state.SentVersion ?? "", state.SentVersion);
+                report = SotwStream.Track(ref state.ReportedNames, new Acked(type, names, state.SentVersion ?? "", state.SentVersion));
             }
             else
             {
-                report = new Nacked(type, names, state.SentVersion ?? "", state.AckedVersion ?? "", errorDetail);
+                report = SotwStream.Track(ref state.ReportedNames, new Nacked(type, names, state.SentVersion ?? "", state.AckedVersion ?? "", errorDetail));
             }
             if (errorDetail is null) state.AckedVersion = state.SentVersion;
         }
@@ -109,5 +109,6 @@ public sealed class DeltaStream
         public string? SentVersion;
         public string? SentNonce;
         public string? AckedVersion;
+        public IReadOnlyList<string>? ReportedNames;
     }
 }

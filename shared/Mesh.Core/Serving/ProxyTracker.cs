@@ -46,10 +46,17 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
     /// What an ADS stream knows for certain, unlike a poll: the version the proxy last ACKed, the one last sent, and
     /// a NACKed one with the proxy's error_detail. The stream proved its fleet, so nothing is inferred.
     /// </summary>
-    public async Task RecordStreamAsync(FleetId fleet, string nodeId, XdsType type, IReadOnlyList<string> names, string acked, string? sent,
+    public async Task RecordStreamAsync(FleetId fleet, string nodeId, StreamReport report, string acked, string? sent,
         string? rejected, string? reason, CancellationToken cancellationToken)
     {
         if (nodeId.Length > MaxNodeIdLength || nodeId.Any(char.IsControl)) return;
+        var (type, names) = (report.Type, report.Names);
+        if (report.Replaced is { } replaced)
+        {
+            var gone = SubscriptionKey.Of(fleet, nodeId, type, type.IsWildcard() ? [] : replaced);
+            _last.TryRemove(gone, out _);
+            await store.ForgetPollAsync(gone, cancellationToken);
+        }
         var key = SubscriptionKey.Of(fleet, nodeId, type, type.IsWildcard() ? [] : names);
         var previous = _last.TryGetValue(key, out var cached) ? cached : await store.GetPollAsync(key, cancellationToken);
         var now = clock.GetUtcNow();

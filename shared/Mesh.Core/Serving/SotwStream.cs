@@ -6,7 +6,11 @@ namespace Mesh.Core.Serving;
 public sealed record SotwPush(XdsType Type, string Version, string Nonce, IReadOnlyList<XdsResource> Resources);
 
 /// <summary>What a request told about the proxy: it applied a version (ACK) or refused one (NACK, with Envoy's reason).</summary>
-public abstract record StreamReport(XdsType Type, IReadOnlyList<string> Names);
+public abstract record StreamReport(XdsType Type, IReadOnlyList<string> Names)
+{
+    /// <summary>The names the stream's previous report of this type carried, when they differ: that subscription is gone.</summary>
+    public IReadOnlyList<string>? Replaced { get; init; }
+}
 
 public sealed record Acked(XdsType Type, IReadOnlyList<string> Names, string Version, string? Sent) : StreamReport(Type, Names);
 
@@ -19,8 +23,9 @@ public sealed record StreamStep<TPush>(StreamReport? Report, IReadOnlyList<TPush
 /// One state-of-the-world ADS stream, as the xDS protocol has it: a response per type only when its version
 /// moves or the names asked for change; nonces tie ACKs and NACKs to a response, and a request carrying an older
 /// nonce is ignored; a NACKed version is never sent again (Envoy keeps its last good one), but the next one is.
-/// CDS and LDS are wildcards; EDS and RDS are asked for by name, and a name the snapshot lacks is answered with
-/// its empty resource, as over REST. Not thread-safe: one stream, one caller.
+/// CDS and LDS are answered with every resource (a client naming some, as gRPC does, gets a response when its
+/// names change); EDS and RDS are asked for by name, and a name the snapshot lacks is answered with its empty
+/// resource, as over REST. Not thread-safe: one stream, one caller.
 /// </summary>
 public sealed class SotwStream
 {
@@ -30,24 +35,41 @@ public sealed class SotwStream
     public StreamStep<SotwPush> OnRequest(FleetSnapshot snapshot, XdsType type, string versionInfo, string responseNonce, IReadOnlyList<string> names, string? errorDetail)
     {
         var state = _types[(int)type];
-        var requested = type.IsWildcard() ? [] : Distinct(names);
+        var requested = Distinct(names);
         if (responseNonce.Length > 0 && responseNonce != state.SentNonce) return new(null, []);
         if (responseNonce.Length > 0 && errorDetail is not null)
         {
             state.Rejected = state.SentVersion;
             state.Names = requested;
-            return new(new Nacked(type, requested, state.SentVersion ?? "", versionInfo, errorDetail), []);
+            return new(Track(state, new Nacked(type, Reported(type, requested), state.SentVersion ?? "", versionInfo, errorDetail)), []);
         }
-        var namesChanged = !state.Subscribed || !state.Names.SequenceEqual(requested, StringComparer.Ordinal);
-        var report = responseNonce.Length > 0 ? new Acked(type, requested, versionInfo, state.SentVersion) : null;
+        var first = !state.Subscribed;
+        var namesChanged = !state.Names.SequenceEqual(requested, StringComparer.Ordinal);
+        var report = first ? null : Track(state, new Acked(type, Reported(type, requested), versionInfo, state.SentVersion));
         state.Known = versionInfo;
         state.Subscribed = true;
         state.Names = requested;
         var pushes = new List<SotwPush>();
-        if (Reply(snapshot, type, state) is { } reply && (namesChanged && reply.Version != state.Known || reply.Version != state.SentVersion && reply.Version != state.Rejected))
+        // A first request (a reconnect) is answered unless it already runs the version; later, a change of names is
+        // answered even with an unchanged version (the newly named must come), and a moved version unless it was refused.
+        if (Reply(snapshot, type, state) is { } reply
+            && (first ? reply.Version != versionInfo : namesChanged || reply.Version != state.SentVersion && reply.Version != state.Rejected))
             pushes.Add(Send(type, state, reply));
         return new(report, pushes);
     }
+
+    /// <summary>Notes the names a report carries, and which it replaces.</summary>
+    internal static StreamReport Track(ref IReadOnlyList<string>? reported, StreamReport report)
+    {
+        var replaced = reported is not null && !reported.SequenceEqual(report.Names, StringComparer.Ordinal) ? reported : null;
+        reported = report.Names;
+        return report with { Replaced = replaced };
+    }
+
+    private static StreamReport Track(Subscription state, StreamReport report) => Track(ref state.ReportedNames, report);
+
+    /// <summary>CDS and LDS answer with every resource whatever a client names, so their names do not key convergence.</summary>
+    private static IReadOnlyList<string> Reported(XdsType type, IReadOnlyList<string> names) => type.IsWildcard() ? [] : names;
 
     /// <summary>The fleet's head moved: a response for every subscribed type whose version moved, clusters first, then endpoints, listeners, routes.</summary>
     public IReadOnlyList<SotwPush> OnSnapshot(FleetSnapshot snapshot)
@@ -69,9 +91,13 @@ public sealed class SotwStream
         return new SotwPush(type, reply.Version, state.SentNonce, reply.Items);
     }
 
-    /// <summary>Null for EDS or RDS with no names: an unsubscribed type is sent nothing.</summary>
+    /// <summary>
+    /// Null for EDS or RDS with no names: an unsubscribed type is sent nothing. CDS and LDS always carry every resource:
+    /// Envoy subscribes to all of them; gRPC names the ones it wants and ignores the rest.
+    /// </summary>
     private static Resources? Reply(FleetSnapshot snapshot, XdsType type, Subscription state) =>
-        !type.IsWildcard() && state.Names.Count == 0 ? null : XdsResponder.Respond(snapshot, type, "", state.Names) as Resources;
+        type.IsWildcard() ? XdsResponder.Respond(snapshot, type, "", []) as Resources
+        : state.Names.Count == 0 ? null : XdsResponder.Respond(snapshot, type, "", state.Names) as Resources;
 
     internal static IReadOnlyList<string> Distinct(IReadOnlyList<string> names) =>
         [.. names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
@@ -85,5 +111,6 @@ public sealed class SotwStream
         /// <summary>The version the proxy runs, as its last ACK (or first request) said.</summary>
         public string? Known;
         public string? Rejected;
+        public IReadOnlyList<string>? ReportedNames;
     }
 }

@@ -64,7 +64,12 @@ public sealed class ProxylessGrpcTests(ITestOutputHelper output)
         Assert.InRange(even.GetValueOrDefault("v58"), 450, 550);
         Assert.Equal(1000, even.GetValueOrDefault("v57") + even.GetValueOrDefault("v58"));
 
-        // Revision 57's task stops: its endpoint leaves EDS, and the client stops calling it (before the process goes).
+        // The rollout ends: the canary route goes, so calls spread over every task of the service; then revision 57's
+        // task stops, its endpoint leaves EDS, and the client stops calling it, with no call failing.
+        using (var whole = await PolicyApiTests.PutAsync(alice, routes, """{"routes": []}""", await PolicyApiTests.ETagAsync(alice, routes)))
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        var spread = await client.CallsUntilAsync(200, counts => counts.GetValueOrDefault("v57") is > 35 and < 65);
+        output.WriteLine($"no route (whole service), 200 calls: {JsonSerializer.Serialize(spread)}");
         await PostTaskAsync(host, "task57", 57, client.Ports["v57"], "STOPPED", 2);
         var after = await client.CallsUntilAsync(200, counts => counts.GetValueOrDefault("v57") == 0);
         output.WriteLine($"after v57's task STOPPED, 200 calls: {JsonSerializer.Serialize(after)}");
@@ -126,11 +131,11 @@ public sealed class GrpcXdsClient : IAsyncDisposable
         return reply.GetProperty("counts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
     }
 
-    /// <summary>Rounds of a tenth of <paramref name="count"/> calls until one satisfies <paramref name="settled"/> (the client has applied a pushed change), then <paramref name="count"/>, measured.</summary>
+    /// <summary>Rounds of 100 calls until one satisfies <paramref name="settled"/> (the client has applied a pushed change), then <paramref name="count"/>, measured.</summary>
     public async Task<Dictionary<string, int>> CallsUntilAsync(int count, Func<Dictionary<string, int>, bool> settled)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!settled(await CallsAsync(count / 10)))
+        while (!settled(await CallsAsync(100)))
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the client never applied the change; its log: {Errors}");
         }
