@@ -39,12 +39,14 @@ public sealed class AdsDeltaTests
             Assert.Equal(["outbound|nowhere"], endpoints.RemovedResources);
             await stream.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.EndpointUrl, ResponseNonce = endpoints.Nonce });
 
-            // The story moves checkout-api's endpoints: only that load assignment comes.
+            // The story moves checkout-api's endpoints (many times): only that load assignment comes, each time it moves.
             await host.ReplayStoryAsync();
-            var moved = (await responses.NextAsync(Wait))!;
-            Assert.Equal(XdsTypes.EndpointUrl, moved.TypeUrl);
-            Assert.Equal(["outbound|checkout-api"], moved.Resources.Select(r => r.Name));
-            await stream.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.EndpointUrl, ResponseNonce = moved.Nonce });
+            var moved = new List<DeltaDiscoveryResponse> { (await responses.NextAsync(Wait))! };
+            while (await responses.NextAsync(Quiet) is { } more) moved.Add(more);
+            Assert.All(moved, m => Assert.Equal(XdsTypes.EndpointUrl, m.TypeUrl));
+            Assert.All(moved, m => Assert.Equal(["outbound|checkout-api"], m.Resources.Select(r => r.Name)));
+            Assert.Equal(moved.Count, moved.Select(m => m.Resources[0].Version).Distinct().Count());
+            await stream.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.EndpointUrl, ResponseNonce = moved[^1].Nonce });
 
             // Unsubscribed, it is sent no more.
             await stream.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = XdsTypes.EndpointUrl, ResourceNamesUnsubscribe = { "outbound|checkout-api" } });
@@ -62,8 +64,10 @@ public sealed class AdsDeltaTests
         reconnect.InitialResourceVersions.Add(held);
         await again.RequestStream.WriteAsync(reconnect);
         var changed = (await reader.NextAsync(Wait))!;
-        Assert.Equal(["outbound|checkout-api"], changed.Resources.Select(r => r.Name).Where(n => n.StartsWith("outbound|checkout-api", StringComparison.Ordinal)).Distinct());
+        // checkout-api's clusters (the whole service and its two subsets) take the new policy; no other cluster comes.
+        Assert.Equal(["outbound|checkout-api", "outbound|checkout-api|v57", "outbound|checkout-api|v58"], changed.Resources.Select(r => r.Name).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(changed.Resources, r => held.GetValueOrDefault(r.Name) == r.Version);
+        Assert.Empty(changed.RemovedResources);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Envoy.Schema;
+using Mesh.Core.Editing;
 using Mesh.Core.Model;
 using Mesh.Core.Ports;
 using Mesh.Core.Serving;
