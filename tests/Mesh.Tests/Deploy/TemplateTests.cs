@@ -104,6 +104,12 @@ public class TemplateTests
                     Assert.Equal(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], actions.Order());
                     continue;
                 }
+                // ECR's login token has none either: the xDS server's task pulls its image with it, and does nothing else with "*".
+                if ((string?)statement["Sid"] == "PullToken")
+                {
+                    Assert.Equal(["ecr:GetAuthorizationToken"], actions);
+                    continue;
+                }
                 var resources = statement["Resource"] is JsonArray many ? [.. many] : new[] { statement["Resource"] };
                 foreach (var target in resources)
                 {
@@ -172,7 +178,7 @@ public class TemplateTests
         Assert.Equal(domain, xds.ControlPlaneCluster);
     }
 
-    private static readonly HashSet<string> PseudoParameters = ["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::Partition", "AWS::StackName"];
+    private static readonly HashSet<string> PseudoParameters = ["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::NoValue"];
 
     [Fact]
     public void Every_environment_variable_refers_to_the_template_or_is_a_setting_the_code_reads()
