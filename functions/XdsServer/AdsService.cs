@@ -14,7 +14,7 @@ namespace Mesh.XdsServer;
 /// every later one the moment the fleet's head moves. The protocol itself (nonces, ACK/NACK, subscriptions) is the
 /// core's <see cref="SotwStream"/> and <see cref="DeltaStream"/>; this door parses, checks, maps and records.
 /// </summary>
-public sealed class AdsService(FleetWatch watch, FleetAccess access, ProxyTracker proxies, ILogger<AdsService> log)
+public sealed class AdsService(FleetWatch watch, FleetAccess access, StreamReports reports, ILogger<AdsService> log)
     : AggregatedDiscoveryService.AggregatedDiscoveryServiceBase
 {
     public override Task StreamAggregatedResources(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context)
@@ -25,7 +25,7 @@ public sealed class AdsService(FleetWatch watch, FleetAccess access, ProxyTracke
             {
                 if (!TryType(request.TypeUrl, out var type)) return;
                 var step = stream.OnRequest(snapshot, type, request.VersionInfo, request.ResponseNonce, request.ResourceNames, request.ErrorDetail?.Message);
-                await RecordAsync(session, step.Report, context.CancellationToken);
+                if (step.Report is { } report) reports.Post(session.Fleet, session.NodeId, report);
                 foreach (var push in step.Pushes) await responseStream.WriteAsync(Response(push), context.CancellationToken);
             },
             async snapshot =>
@@ -43,7 +43,7 @@ public sealed class AdsService(FleetWatch watch, FleetAccess access, ProxyTracke
                 if (!TryType(request.TypeUrl, out var type)) return;
                 var step = stream.OnRequest(snapshot, type, request.ResourceNamesSubscribe, request.ResourceNamesUnsubscribe,
                     request.InitialResourceVersions, request.ResponseNonce, request.ErrorDetail?.Message);
-                await RecordAsync(session, step.Report, context.CancellationToken);
+                if (step.Report is { } report) reports.Post(session.Fleet, session.NodeId, report);
                 foreach (var push in step.Pushes) await responseStream.WriteAsync(Response(push), context.CancellationToken);
             },
             async snapshot =>
@@ -122,28 +122,6 @@ public sealed class AdsService(FleetWatch watch, FleetAccess access, ProxyTracke
         catch (Exception e) when (e is OperationCanceledException or IOException or RpcException)
         {
             inbox.TryComplete(e);
-        }
-    }
-
-    /// <summary>ACKs and NACKs go to convergence; a store that fails to record one does not end the stream.</summary>
-    private async Task RecordAsync(Session session, StreamReport? report, CancellationToken cancellationToken)
-    {
-        try
-        {
-            switch (report)
-            {
-                case Acked ack:
-                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, ack, ack.Version, ack.Sent, null, null, cancellationToken);
-                    break;
-                case Nacked nack:
-                    log.LogWarning("ads NACK {Fleet} {Node} {Type} {Version}: {Reason}", session.Fleet, LogText.Safe(session.NodeId), nack.Type.PathName(), nack.RejectedVersion, LogText.Safe(nack.Reason));
-                    await proxies.RecordStreamAsync(session.Fleet, session.NodeId, nack, nack.RunningVersion, nack.RejectedVersion, nack.RejectedVersion, nack.Reason, cancellationToken);
-                    break;
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            log.LogError(e, "ads could not record {Fleet} {Node}", session.Fleet, LogText.Safe(session.NodeId));
         }
     }
 

@@ -33,6 +33,8 @@ public static class XdsServerHosting
     public static IServiceCollection AddXdsServer(this IServiceCollection services)
     {
         services.AddGrpc(o => o.MaxReceiveMessageSize = 4 * 1024 * 1024);
+        services.AddSingleton<StreamReports>();
+        services.AddHostedService(sp => sp.GetRequiredService<StreamReports>());
         return services;
     }
 

@@ -7,6 +7,10 @@ namespace Mesh.Adapters.Sqlite;
 /// <summary>Each proxy subscription's last poll; polls older than the poll lifetime are deleted as new ones arrive.</summary>
 public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStatusStore
 {
+    /// <summary>Expiry sweeps a fleet's records; once a minute per fleet is enough (they live a day), and keeps a write O(1).</summary>
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<FleetId, DateTimeOffset> _swept = new();
+
     public async Task<ProxyPoll?> GetPollAsync(SubscriptionKey key, CancellationToken cancellationToken)
     {
         await using var connection = database.Connect();
@@ -30,6 +34,8 @@ public sealed class SqliteProxyStatusStore(SqliteDatabase database) : IProxyStat
             ("$fleet", poll.Key.Fleet.ToString()), ("$node", poll.Key.NodeId), ("$type", poll.Key.Type.PathName()), ("$names", poll.Key.Names),
             ("$reported", poll.Reported), ("$served", poll.Served), ("$rejected", poll.Rejected), ("$at", poll.At.ToString("O")), ("$reason", poll.RejectionReason));
         await command.ExecuteNonQueryAsync(cancellationToken);
+        if (_swept.TryGetValue(poll.Key.Fleet, out var swept) && poll.At - swept < SweepInterval) return;
+        _swept[poll.Key.Fleet] = poll.At;
         // Polls expire as DynamoDB's do (its TTL), so nodes that stopped polling do not pile up.
         await using var expire = SqliteDatabase.Command(connection, "DELETE FROM proxy_polls WHERE fleet = $fleet AND at < $cutoff",
             ("$fleet", poll.Key.Fleet.ToString()), ("$cutoff", (poll.At - IProxyStatusStore.PollLifetime).ToString("O")));

@@ -239,7 +239,7 @@ public sealed class WholeRun(TextWriter output)
     }
 
     /// <summary>A RUNNING event for one task of the hot service, its address alternating so every event changes EDS.</summary>
-    private static string EcsTaskEvent(int version) => JsonSerializer.Serialize(new Dictionary<string, object>
+    internal static string EcsTaskEvent(int version) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["version"] = "0",
         ["id"] = $"bench-{version}",
@@ -261,7 +261,7 @@ public sealed class WholeRun(TextWriter output)
         },
     }, BenchJson.Default.DictionaryStringObject);
 
-    private static string SqsWrapped(string body) => JsonSerializer.Serialize(new Dictionary<string, object>
+    internal static string SqsWrapped(string body) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["Records"] = new[] { new Dictionary<string, string> { ["messageId"] = Guid.NewGuid().ToString(), ["body"] = body } },
     }, BenchJson.Default.DictionaryStringObject);
