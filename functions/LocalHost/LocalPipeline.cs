@@ -26,6 +26,8 @@ public static class LocalPipeline
         if (builder.Configuration["Xds:AdsListen"] is { Length: > 0 } adsListen)
         {
             var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:8080").Split(';', StringSplitOptions.RemoveEmptyEntries);
+            // Kestrel binds them itself (below), beside the ADS port.
+            builder.WebHost.UseSetting("urls", "");
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 foreach (var url in urls) Listen(kestrel, new Uri(url), HttpProtocols.Http1);
