@@ -111,13 +111,7 @@ public static partial class ViewEndpoints
             return Problems.Status(StatusCodes.Status401Unauthorized, "Not authenticated", "a bootstrap carries its fleet's token: fetching it needs an operator's credentials");
         var fleet = new FleetId(mesh, service);
         var nodeId = string.IsNullOrEmpty(node) ? $"{service}-{Guid.NewGuid():N}" : node;
-        var options = new BootstrapOptions
-        {
-            Transport = xdsTransport ?? XdsTransport.Rest,
-            AdsServer = settings.AdsAddress is { } ads ? ControlPlaneAddress.Of(ads) : null,
-            FleetToken = services.GetService<FleetTokens>()?.Issue(fleet),
-            SigningRegion = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) ? configuration["AWS_REGION"] ?? configuration["Aws:Region"] : null,
-        };
+        var options = Credentials(fleet, xdsTransport ?? XdsTransport.Rest, settings, configuration, services);
         if (state.Services.GetValueOrDefault(service) is { DataPlane: DataPlane.ProxylessGrpc })
         {
             if (options.AdsServer is not { } adsServer || format == "yaml" || transport is "rest")
@@ -129,6 +123,15 @@ public static partial class ViewEndpoints
         return format == "yaml" ? TypedResults.Text(JsonToYaml.Convert(bootstrap), "application/yaml") : TypedResults.Bytes(bootstrap, "application/json");
     }
 
+    /// <summary>How a bootstrap of the fleet proves it: the fleet's token where this host issues them; SigV4 where the API is IAM-authorized.</summary>
+    private static BootstrapOptions Credentials(FleetId fleet, XdsTransport transport, XdsSettings settings, IConfiguration configuration, IServiceProvider services) => new()
+    {
+        Transport = transport,
+        AdsServer = settings.AdsAddress is { } ads ? ControlPlaneAddress.Of(ads) : null,
+        FleetToken = services.GetService<FleetTokens>()?.Issue(fleet),
+        SigningRegion = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) ? configuration["AWS_REGION"] ?? configuration["Aws:Region"] : null,
+    };
+
     private static XdsTransport? ParseTransport(string? transport) => transport switch
     {
         null or "rest" => XdsTransport.Rest,
@@ -138,7 +141,7 @@ public static partial class ViewEndpoints
     };
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetSidecar(string mesh, string service, string? platform, string? image,
-        HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, CancellationToken ct)
+        HttpRequest request, IDesiredStateStore desired, XdsSettings settings, IConfiguration configuration, IServiceProvider services, CancellationToken ct)
     {
         if (await desired.GetMeshAsync(mesh, ct) is not { } state) return NoMesh(mesh);
         if (!state.HasFleet(service)) return NoFleet(mesh, service);
@@ -151,15 +154,18 @@ public static partial class ViewEndpoints
         if (BootstrapHosts.ControlPlaneUrl(configuration, request) is not { } url)
             return Problems.Status(StatusCodes.Status421MisdirectedRequest, "Unknown host",
                 "the request's Host is not one this control plane names in bootstraps: set Xds:ControlPlaneUrl, or list the host in Xds:BootstrapHosts");
-        var address = new ControlPlaneAddress(url.Host, url.Port, url.Scheme == Uri.UriSchemeHttps);
+        if (services.GetService<FleetTokens>() is not null && request.HttpContext.User.Identity?.IsAuthenticated != true)
+            return Problems.Status(StatusCodes.Status401Unauthorized, "Not authenticated", "a sidecar's bootstrap carries its fleet's token: fetching it needs an operator's credentials");
+        var address = ControlPlaneAddress.Of(url);
         var meshSettings = settings.ForMesh(state.Settings);
+        var options = Credentials(new FleetId(mesh, service), XdsTransport.Rest, settings, configuration, services);
         image ??= SidecarFragments.DefaultImage;
         var fragment = (platform, state.Gateways.GetValueOrDefault(service)) switch
         {
-            ("ecs", { } gateway) => SidecarFragments.EcsGateway(gateway, address, meshSettings, image),
-            (_, { } gateway) => SidecarFragments.EksGateway(gateway, address, meshSettings, image),
-            ("ecs", null) => SidecarFragments.Ecs(state.Services[service], address, meshSettings, image),
-            _ => SidecarFragments.Eks(state.Services[service], address, meshSettings, image),
+            ("ecs", { } gateway) => SidecarFragments.EcsGateway(gateway, address, meshSettings, image, options),
+            (_, { } gateway) => SidecarFragments.EksGateway(gateway, address, meshSettings, image, options),
+            ("ecs", null) => SidecarFragments.Ecs(state.Services[service], address, meshSettings, image, options),
+            _ => SidecarFragments.Eks(state.Services[service], address, meshSettings, image, options),
         };
         return TypedResults.Bytes(fragment, "application/json");
     }

@@ -37,7 +37,7 @@ public sealed class AdsRun(TextWriter output)
         foreach (var count in streamCounts)
         {
             var directory = Directory.CreateTempSubdirectory("mesh-ads-bench-").FullName;
-            var ads = $"http://127.0.0.1:{FreePort()}";
+            var ads = $"http://127.0.0.1:{WholeRun.FreePort()}";
             var app = LocalPipeline.Build([],
             [
                 new("Store:SqlitePath", Path.Combine(directory, "mesh.db")), new("urls", "http://127.0.0.1:0"), new("Logging:LogLevel:Default", "Warning"),
@@ -48,11 +48,11 @@ public sealed class AdsRun(TextWriter output)
             using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
             http.DefaultRequestHeaders.Authorization = new("Bearer", OperatorToken);
             await SeedAsync(app, mesh);
-            var rssBefore = RssMiB();
+            var rssBefore = WholeRun.StatusMiB("VmRSS");
             using var streams = AdsStreams.Start(ads, Caller.ToString(), count, ResourceNames.OutboundCluster(SyntheticMesh.Hot));
             await streams.WaitReadyAsync(TimeSpan.FromMinutes(3));
             await Task.Delay(2000);
-            var rssWith = RssMiB();
+            var rssWith = WholeRun.StatusMiB("VmRSS");
             var cpuIdle = await CpuPercentAsync(TimeSpan.FromSeconds(10));
 
             var eventTimes = new List<double>();
@@ -68,8 +68,8 @@ public sealed class AdsRun(TextWriter output)
                 editTimes.AddRange(await streams.RoundAsync("clusters", () => EditAsync(http, round)));
             }
             var cpuPerRound = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / 20;
-            rows.Add(($"A. ADS, {count:N0} streams of one fleet: ECS event in to every stream ACKing the new EDS (p50 / p99, 10 rounds)", Percentiles(eventTimes)));
-            rows.Add(($"B. ADS, {count:N0} streams: policy edit to every stream ACKing the new CDS (p50 / p99, 10 rounds)", Percentiles(editTimes)));
+            rows.Add(($"A. ADS, {count:N0} streams of one fleet: ECS event in to every stream ACKing the new EDS (p50 / p99, 10 rounds)", WholeRun.Summary(eventTimes)));
+            rows.Add(($"B. ADS, {count:N0} streams: policy edit to every stream ACKing the new CDS (p50 / p99, 10 rounds)", WholeRun.Summary(editTimes)));
             rows.Add(($"C. ADS, {count:N0} streams: server RSS with the streams open (without them) / CPU idle / CPU per push round",
                 FormattableString.Invariant($"{rssWith:F0} MiB ({rssBefore:F0} MiB) / {cpuIdle:F1} % of a core / {cpuPerRound:F0} ms")));
             var restPerMinute = await RestRequestsPerMinuteAsync(app);
@@ -120,23 +120,6 @@ public sealed class AdsRun(TextWriter output)
         var before = Process.GetCurrentProcess().TotalProcessorTime;
         await Task.Delay(over);
         return (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / over.TotalMilliseconds * 100;
-    }
-
-    private static string Percentiles(List<double> times)
-    {
-        times.Sort();
-        return FormattableString.Invariant($"{LoadDriver.Percentile(times, 0.5):F0} / {LoadDriver.Percentile(times, 0.99):F0} ms");
-    }
-
-    private static double RssMiB() =>
-        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).Single();
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

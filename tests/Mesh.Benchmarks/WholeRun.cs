@@ -208,7 +208,7 @@ public sealed class WholeRun(TextWriter output)
         _rows.Add(("5. Native AOT Api: process start to first 200 on CDS (min / median / max of 7)", $"{times[0]:F0} / {times[3]:F0} / {times[^1]:F0} ms"));
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -266,14 +266,17 @@ public sealed class WholeRun(TextWriter output)
         ["Records"] = new[] { new Dictionary<string, string> { ["messageId"] = Guid.NewGuid().ToString(), ["body"] = body } },
     }, BenchJson.Default.DictionaryStringObject);
 
-    private static string Summary(List<double> times)
+    internal static string Summary(List<double> times)
     {
         times.Sort();
         return FormattableString.Invariant($"{LoadDriver.Percentile(times, 0.5):F1} / {LoadDriver.Percentile(times, 0.99):F1} ms");
     }
 
-    private static double PeakRssMiB() =>
-        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+    private static double PeakRssMiB() => StatusMiB("VmHWM");
+
+    /// <summary>A memory figure of this process from /proc/self/status (VmHWM: peak RSS, VmRSS: RSS now).</summary>
+    internal static double StatusMiB(string field) =>
+        File.ReadLines("/proc/self/status").Where(l => l.StartsWith(field + ":", StringComparison.Ordinal))
             .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).Single();
 
     private static string CpuModel() =>

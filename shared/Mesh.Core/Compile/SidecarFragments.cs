@@ -29,11 +29,11 @@ public static class SidecarFragments
     /// <summary>ECS's task metadata and credentials endpoints, and EC2's instance metadata: never redirected.</summary>
     public const string EgressIgnoredIps = "169.254.170.2,169.254.169.254";
 
-    public static byte[] Ecs(ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+    public static byte[] Ecs(ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, string image, BootstrapOptions? options = null) =>
         Write(w =>
         {
             w.WriteStartArray("containerDefinitions");
-            EcsEnvoy(w, image, 128, [], e => Environment(e, "environment", service, controlPlane, settings), StartCommand(settings, EcsIdentity), settings);
+            EcsEnvoy(w, image, 128, [], e => Environment(e, "environment", service, controlPlane, settings, options), StartCommand(settings, EcsIdentity), settings);
             w.WriteEndArray();
 
             w.WriteStartObject("proxyConfiguration");
@@ -59,7 +59,7 @@ public static class SidecarFragments
             w.WriteEndArray();
         });
 
-    public static byte[] Eks(ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+    public static byte[] Eks(ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, string image, BootstrapOptions? options = null) =>
         Write(w =>
         {
             w.WriteStartArray("initContainers");
@@ -97,7 +97,7 @@ public static class SidecarFragments
             w.WriteEndArray();
 
             w.WriteStartArray("containers");
-            EksEnvoy(w, image, [], StartCommand(settings, EksIdentity), e => Environment(e, "env", service, controlPlane, settings, downwardApi: true), settings);
+            EksEnvoy(w, image, [], StartCommand(settings, EksIdentity), e => Environment(e, "env", service, controlPlane, settings, options, downwardApi: true), settings);
             w.WriteEndArray();
         });
 
@@ -121,14 +121,14 @@ public static class SidecarFragments
     /// listener ports published, its SDS files (the mesh certificate for mTLS to services, each TLS listener's
     /// certificate) carried in variables, which a task definition may also take from SSM parameters.
     /// </summary>
-    public static byte[] EcsGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+    public static byte[] EcsGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image, BootstrapOptions? options = null) =>
         Write(w =>
         {
             w.WriteStartArray("containerDefinitions");
             EcsEnvoy(w, image, 256, [.. gateway.Listeners.Select(l => l.Port)], e =>
             {
                 e.WriteStartArray("environment");
-                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(e, name, value);
+                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings, options)) Variable(e, name, value);
                 e.WriteEndArray();
             }, GatewayStartCommand(settings, EcsIdentity), settings);
             w.WriteEndArray();
@@ -173,14 +173,14 @@ public static class SidecarFragments
     }
 
     /// <summary>A gateway's Envoy container for a Kubernetes Deployment behind a Service of type LoadBalancer.</summary>
-    public static byte[] EksGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image) =>
+    public static byte[] EksGateway(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, string image, BootstrapOptions? options = null) =>
         Write(w =>
         {
             w.WriteStartArray("containers");
             EksEnvoy(w, image, [.. gateway.Listeners.Select(l => l.Port)], GatewayStartCommand(settings, EksIdentity), e =>
             {
                 e.WriteStartArray("env");
-                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings)) Variable(e, name, value);
+                foreach (var (name, value) in GatewayEnvironment(gateway, controlPlane, settings, options)) Variable(e, name, value);
                 PodName(e);
                 e.WriteEndArray();
             }, settings);
@@ -208,9 +208,9 @@ public static class SidecarFragments
     }
 
     /// <summary>The bootstrap and every SDS file of a gateway, as the variables its start command reads.</summary>
-    public static IReadOnlyList<(string Name, string Value)> GatewayEnvironment(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings)
+    public static IReadOnlyList<(string Name, string Value)> GatewayEnvironment(GatewayDefinition gateway, ControlPlaneAddress controlPlane, XdsSettings settings, BootstrapOptions? options = null)
     {
-        var bootstrap = BootstrapWriter.Write(gateway.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder);
+        var bootstrap = BootstrapWriter.Write(gateway.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder, options);
         var files = new List<(string Path, byte[] Content)>
         {
             (settings.Tls.CertificateSecretPath, SdsSecrets.Certificate(settings)),
@@ -266,9 +266,9 @@ public static class SidecarFragments
     private static string ReadyCheck(XdsSettings settings) =>
         $"curl -s http://127.0.0.1:{settings.AdminPort}/ready | grep -q LIVE";
 
-    private static void Environment(Utf8JsonWriter w, string property, ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, bool downwardApi = false)
+    private static void Environment(Utf8JsonWriter w, string property, ServiceDefinition service, ControlPlaneAddress controlPlane, XdsSettings settings, BootstrapOptions? options, bool downwardApi = false)
     {
-        var bootstrap = BootstrapWriter.Write(service.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder);
+        var bootstrap = BootstrapWriter.Write(service.Fleet, NodePlaceholder, ZonePlaceholder, controlPlane, settings, RegionPlaceholder, options);
         w.WriteStartArray(property);
         Variable(w, BootstrapVariable, Encoding.UTF8.GetString(bootstrap));
         foreach (var (name, secret) in new[] { (CertificateSecretVariable, SdsSecrets.Certificate(settings)), (ValidationSecretVariable, SdsSecrets.Validation(settings)) })

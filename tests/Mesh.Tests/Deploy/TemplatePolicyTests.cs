@@ -35,12 +35,16 @@ public class TemplatePolicyTests
     [InlineData("ManagedPolicyArns: [!Ref PipelineAccessPolicy]", "ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]", "iam_no_wildcards")]
     [InlineData("Resource: !GetAtt EventsQueue.Arn\n", "Resource: \"*\"\n", "iam_no_wildcards")]
     [InlineData("      RetentionInDays: !Ref LogRetentionDays\n\n  ApiLogGroup", "\n  ApiLogGroup", "logs_expire")]
-    public async Task A_template_that_breaks_a_rule_fails_on_that_rule(string original, string broken, string rule)
+    public Task A_template_that_breaks_a_rule_fails_on_that_rule(string original, string broken, string rule) =>
+        AssertBreakingFailsAsync(Path.Combine(Repo.Root, "template.yaml"), original, broken, rule);
+
+    /// <summary>The template with <paramref name="original"/> replaced by <paramref name="broken"/> fails <paramref name="rule"/>.</summary>
+    internal static async Task AssertBreakingFailsAsync(string templatePath, string original, string broken, string rule)
     {
-        var text = File.ReadAllText(Path.Combine(Repo.Root, "template.yaml"));
-        Assert.Contains(original, text);
+        var text = await File.ReadAllTextAsync(templatePath);
+        Assert.Contains(original, text, StringComparison.Ordinal);
         var path = Path.Combine(Path.GetTempPath(), $"template-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, text.Replace(original, broken, StringComparison.Ordinal));
+        await File.WriteAllTextAsync(path, text.Replace(original, broken, StringComparison.Ordinal));
         try
         {
             var (exitCode, output) = await ValidateAsync(path);
