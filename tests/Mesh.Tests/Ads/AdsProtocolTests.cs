@@ -183,6 +183,21 @@ public sealed class AdsProtocolTests
         Assert.Equal(ranks.Order(), ranks);
     }
 
+    [Theory]
+    [InlineData(null, "shop/storefront")]
+    [InlineData("sf-1", "storefront")]
+    [InlineData("sf-1", "shop/storefront/extra")]
+    [InlineData("", "shop/storefront")]
+    public async Task A_first_request_without_a_node_or_with_a_cluster_that_is_no_fleet_is_invalid(string? nodeId, string cluster)
+    {
+        await using var host = await LocalHostFixture.StartAsync(AdsHost.Settings());
+        await using var ads = new AdsClient(AdsHost.AdsAddress(host));
+        using var stream = ads.Service.StreamAggregatedResources();
+        await stream.RequestStream.WriteAsync(AdsClient.Request(XdsType.Clusters, nodeId is null ? null : AdsClient.Node(nodeId, cluster, Token(Fleet))));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => stream.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+    }
+
     private static List<string> Names(DiscoveryResponse response) =>
         [.. response.Resources.Select(r => r.TypeUrl == XdsTypes.EndpointUrl
             ? r.Unpack<Envoy.Config.Endpoint.V3.ClusterLoadAssignment>().ClusterName

@@ -32,6 +32,11 @@ public class BadInputTests
         { "the outbound listener's port as the app port", "services/checkout-api", Service.Replace("8080", "15001", StringComparison.Ordinal) + "}", HttpStatusCode.UnprocessableEntity, "$.port" },
         { "envoy's admin port as the app port", "services/checkout-api", Service.Replace("8080", "9901", StringComparison.Ordinal) + "}", HttpStatusCode.UnprocessableEntity, "$.port" },
         { "too many routes", "services/checkout-api/routes", $$"""{"routes": [{{string.Join(",", Enumerable.Range(0, 10_000).Select(_ => """{"targets":[]}"""))}}]}""", HttpStatusCode.UnprocessableEntity, "$.routes" },
+        { "an IAM role that is no role ARN", "services/checkout-api", """{"port": 8080, "proxyIdentities": {"iamRoles": ["arn:aws:iam::210987654321:user/alice"]}}""", HttpStatusCode.UnprocessableEntity, "$.proxyIdentities.iamRoles[0]" },
+        { "a null IAM role", "services/checkout-api", """{"port": 8080, "proxyIdentities": {"iamRoles": [null]}}""", HttpStatusCode.BadRequest, "$.proxyIdentities.iamRoles[0]" },
+        { "a SPIFFE ID of another scheme", "services/checkout-api", """{"port": 8080, "proxyIdentities": {"spiffeIds": ["https://mesh.local/x"]}}""", HttpStatusCode.UnprocessableEntity, "$.proxyIdentities.spiffeIds[0]" },
+        { "identities as a string", "services/checkout-api", """{"port": 8080, "proxyIdentities": "storefront"}""", HttpStatusCode.BadRequest, "$.proxyIdentities" },
+        { "an unknown data plane", "services/checkout-api", """{"port": 8080, "dataPlane": "sidecarless"}""", HttpStatusCode.BadRequest, "$.dataPlane" },
         { "a regex longer than the limit", "services/checkout-api/routes", $$"""{"routes": [{"name": "r", "match": {"regex": "/{{new string('a', 2000)}}"}, "targets": [{"weight": 100}]}]}""", HttpStatusCode.UnprocessableEntity, "$.routes[0].match.regex" },
     };
 
@@ -49,6 +54,41 @@ public class BadInputTests
         var problem = await LocalHostFixture.JsonAsync(response);
         Assert.Contains(problem.GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == path);
         Assert.Equal(before, await PolicyApiTests.StateAsync(host));
+    }
+
+    [Fact]
+    public async Task A_proxyless_grpc_service_may_not_call_a_service_that_takes_only_mtls_nor_take_mtls_itself()
+    {
+        await using var host = await LocalHostFixture.StartAsync();
+        using var alice = host.As("alice");
+        const string payments = "/v1/meshes/shop/services/payments/policy";
+        using (var strict = await PolicyApiTests.PutAsync(alice, payments, """{"mtls": "STRICT"}""", await PolicyApiTests.ETagAsync(alice, payments)))
+            strict.EnsureSuccessStatusCode();
+        var before = await PolicyApiTests.StateAsync(host);
+        const string storefront = "/v1/meshes/shop/services/storefront";
+        using var refused = await PolicyApiTests.PutAsync(alice, storefront, """{"port": 8080, "dataPlane": "proxyless-grpc", "backends": ["payments"]}""",
+            await PolicyApiTests.ETagAsync(alice, storefront));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains((await LocalHostFixture.JsonAsync(refused)).GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "$.backends[0]");
+        Assert.Equal(before, await PolicyApiTests.StateAsync(host));
+        using var ownMtls = await PolicyApiTests.PutAsync(alice, payments.Replace("services/payments/policy", "services/payments", StringComparison.Ordinal),
+            """{"port": 9000, "protocol": "grpc", "dataPlane": "proxyless-grpc"}""", await PolicyApiTests.ETagAsync(alice, "/v1/meshes/shop/services/payments"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, ownMtls.StatusCode);
+        Assert.Contains((await LocalHostFixture.JsonAsync(ownMtls)).GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "$.dataPlane");
+        Assert.Equal(before, await PolicyApiTests.StateAsync(host));
+    }
+
+    [Theory]
+    [InlineData("transport=bogus")]
+    [InlineData("transport=ADS")]
+    [InlineData("transport=ads")]
+    public async Task A_bootstrap_transport_that_is_not_offered_is_a_400_naming_it(string query)
+    {
+        // No ADS server here: ads is refused too, naming why.
+        await using var host = await LocalHostFixture.StartAsync();
+        using var response = await host.Http.GetAsync($"/v1/meshes/shop/fleets/storefront/bootstrap?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains((await LocalHostFixture.JsonAsync(response)).GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "$.transport");
     }
 
     [Theory]
