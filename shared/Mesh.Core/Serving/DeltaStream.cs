@@ -42,7 +42,8 @@ public sealed class DeltaStream
             else if (state.Subscribed.Remove(name)) state.Held.Remove(name);
         }
         StreamReport? report = null;
-        if (responseNonce.Length > 0 && responseNonce == state.SentNonce)
+        // Envoy's later requests answer a NACKed response's nonce again without error_detail: they are no ACK.
+        if (responseNonce.Length > 0 && responseNonce == state.SentNonce && responseNonce != state.NackedNonce)
         {
             var names = state.Wildcard || type.IsWildcard() ? [] : SotwStream.Distinct([.. state.Subscribed]);
             if (errorDetail is null)
@@ -51,6 +52,7 @@ public sealed class DeltaStream
             }
             else
             {
+                state.NackedNonce = responseNonce;
                 report = SotwStream.Track(ref state.ReportedNames, new Nacked(type, names, state.SentVersion ?? "", state.AckedVersion ?? "", errorDetail));
             }
             if (errorDetail is null) state.AckedVersion = state.SentVersion;
@@ -109,6 +111,7 @@ public sealed class DeltaStream
         public string? SentVersion;
         public string? SentNonce;
         public string? AckedVersion;
+        public string? NackedNonce;
         public IReadOnlyList<string>? ReportedNames;
     }
 }

@@ -40,12 +40,14 @@ public sealed class SotwStream
         if (responseNonce.Length > 0 && errorDetail is not null)
         {
             state.Rejected = state.SentVersion;
+            state.NackedNonce = responseNonce;
             state.Names = requested;
             return new(Track(state, new Nacked(type, Reported(type, requested), state.SentVersion ?? "", versionInfo, errorDetail)), []);
         }
         var first = !state.Subscribed;
         var namesChanged = !state.Names.SequenceEqual(requested, StringComparer.Ordinal);
-        var report = first ? null : Track(state, new Acked(type, Reported(type, requested), versionInfo, state.SentVersion));
+        // Envoy's later requests answer the NACKed response's nonce again without error_detail: they are no ACK.
+        var report = first || responseNonce == state.NackedNonce ? null : Track(state, new Acked(type, Reported(type, requested), versionInfo, state.SentVersion));
         state.Known = versionInfo;
         state.Subscribed = true;
         state.Names = requested;
@@ -111,6 +113,7 @@ public sealed class SotwStream
         /// <summary>The version the proxy runs, as its last ACK (or first request) said.</summary>
         public string? Known;
         public string? Rejected;
+        public string? NackedNonce;
         public IReadOnlyList<string>? ReportedNames;
     }
 }

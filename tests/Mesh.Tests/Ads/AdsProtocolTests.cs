@@ -71,6 +71,12 @@ public sealed class AdsProtocolTests
         Assert.Equal(listeners.VersionInfo, rejected.GetProperty("rejectedVersion").GetString());
         Assert.Contains("malformed IP address", rejected.GetProperty("reason").GetString(), StringComparison.Ordinal);
 
+        // Envoy's next request of the type answers the same nonce without error_detail: still no ACK, still rejecting.
+        await stream.RequestStream.WriteAsync(AdsClient.Request(XdsType.Listeners, version: "", nonce: listeners.Nonce));
+        Assert.Null(await responses.NextAsync(Quiet));
+        Assert.Single((await LocalHostFixture.JsonAsync(await alice.GetAsync("/v1/meshes/shop/fleets/storefront/convergence")))
+            .GetProperty("counts").GetProperty("rejected").EnumerateArray());
+
         // A new version is sent: the listener changes when the mesh's observability does.
         var settings = "/v1/meshes/shop/settings";
         using (var edited = await PolicyApiTests.PutAsync(alice, settings, """{"observability": {"accessLog": "JSON"}}""", await PolicyApiTests.ETagAsync(alice, settings)))
