@@ -31,8 +31,8 @@ public class CompileBenchmarks
     public long FullCompile()
     {
         long bytes = 0;
-        var backends = new BackendResourceCache();
-        foreach (var inputs in _inputs) bytes += ((Compiled)FleetCompiler.Compile(inputs, _settings, backends)).Snapshot.TotalBytes;
+        var memory = new CompileMemory();
+        foreach (var inputs in _inputs) bytes += ((Compiled)FleetCompiler.Compile(inputs, _settings, memory)).Snapshot.TotalBytes;
         return bytes;
     }
 

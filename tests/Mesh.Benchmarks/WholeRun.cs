@@ -35,8 +35,13 @@ public sealed class WholeRun(TextWriter output)
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         await SeedAsync(app, mesh);
-        await EndpointChangeAsync(http);
-        await PolicyEditAsync(http);
+        using (var spans = new SpanTotals())
+        {
+            await EndpointChangeAsync(http);
+            _rows.Add(("2. where its time went (pipeline spans, mean per event)", spans.TakeMeans(60)));
+            await PolicyEditAsync(http);
+            _rows.Add(("3. where its time went (pipeline spans, mean per edit)", spans.TakeMeans(30)));
+        }
         await LoadAsync(http);
         _rows.Add(("5. peak RSS of the host holding the default mesh (VmHWM)", $"{PeakRssMiB():F0} MiB"));
         if (aotApiBinary is not null) await AotStartAsync(aotApiBinary, database);
@@ -62,10 +67,10 @@ public sealed class WholeRun(TextWriter output)
             var clock = Stopwatch.StartNew();
             bytes = 0;
             resources = 0;
-            var backends = new BackendResourceCache();
+            var memory = new CompileMemory();
             foreach (var fleet in inputs)
             {
-                var snapshot = ((Compiled)FleetCompiler.Compile(fleet, settings, backends)).Snapshot;
+                var snapshot = ((Compiled)FleetCompiler.Compile(fleet, settings, memory)).Snapshot;
                 bytes += snapshot.TotalBytes;
                 resources += snapshot.Sets.Sum(s => s.Resources.Length);
             }

@@ -9,35 +9,60 @@ namespace Mesh.Core.Compile;
 /// </summary>
 public static class FleetCompiler
 {
-    /// <param name="backends">Shares each backend's clusters and load assignments between fleets compiled from the same inputs.</param>
-    public static CompileResult Compile(FleetInputs inputs, XdsSettings settings, BackendResourceCache? backends = null)
+    /// <param name="memory">Keeps compiled pieces between calls, so that unchanged inputs are not compiled again (same bytes either way).</param>
+    public static CompileResult Compile(FleetInputs inputs, XdsSettings settings, CompileMemory? memory = null)
     {
         if (inputs.Service.DataPlane == DataPlane.ProxylessGrpc) return ProxylessCompiler.Compile(inputs, settings.ForMesh(inputs.Settings));
         var service = inputs.Service;
+        var meshSettings = settings.ForMesh(inputs.Settings);
+        using var json = new EnvoyJson();
+        var backends = inputs.Backends.DistinctBy(b => b.Name, StringComparer.Ordinal).OrderBy(b => b.Name, StringComparer.Ordinal).ToList();
+        var frame = memory is null
+            ? CompileFrame(json, inputs, backends, meshSettings)
+            : memory.Frame(inputs, backends, settings, () => CompileFrame(json, inputs, backends, meshSettings));
+        var clusters = new List<XdsResource>(frame.OwnClusters);
+        var loadAssignments = new List<XdsResource>();
+        var warnings = new List<string>();
+        foreach (var backend in backends.Where(b => b.Definition is not null))
+        {
+            var compiled = Backend(json, backend, settings, inputs.Settings, memory);
+            clusters.AddRange(compiled.Clusters);
+            loadAssignments.AddRange(compiled.LoadAssignments);
+            warnings.AddRange(compiled.Warnings);
+        }
+        // The fleet's own endpoints, for the bootstrap's local cluster (zone-aware routing needs them).
+        loadAssignments.Add(EndpointResources.LoadAssignment(json, ResourceNames.LocalCluster(service.Name), EndpointResources.Select(service, inputs.OwnEndpoints, [])));
+
+        var snapshot = new FleetSnapshot(service.Fleet,
+        [
+            new ResourceSet(XdsType.Clusters, clusters),
+            new ResourceSet(XdsType.Endpoints, loadAssignments),
+            new ResourceSet(XdsType.Listeners, frame.Listeners),
+            new ResourceSet(XdsType.Routes, [frame.Routes]),
+        ]);
+        var problems = frame.Problems.Concat(ConsistencyProblems(snapshot)).ToList();
+        return problems.Count == 0 ? new Compiled(snapshot, warnings) : new Refused(service.Fleet, problems);
+    }
+
+    /// <summary>What of a sidecar fleet depends on definitions and settings only: its own clusters, its listeners and routes.</summary>
+    private static FleetFrame CompileFrame(EnvoyJson json, FleetInputs inputs, IReadOnlyList<BackendInputs> backends, XdsSettings settings)
+    {
+        var service = inputs.Service;
         var egress = inputs.Settings.Egress;
-        settings = settings.ForMesh(inputs.Settings);
         var observe = FleetObservability.Of(service, inputs.Settings.Observability);
         var problems = new List<string>();
-        var warnings = new List<string>();
-        using var json = new EnvoyJson();
         var clusters = service.Ports.Select(p => ClusterResources.Inbound(json, p, settings)).Append(ClusterResources.Passthrough(json, settings)).ToList();
         if (egress.Mode == EgressMode.DropAll) clusters.Add(ClusterResources.Blackhole(json, settings));
         if (ObservabilityResources.Collector(json, observe, settings) is { } collector) clusters.Add(collector);
-        var loadAssignments = new List<XdsResource>();
         var listeners = new List<XdsResource> { ListenerResources.Inbound(json, service, settings, observe) };
         var backendPorts = new List<BackendPort>();
-
-        foreach (var backend in inputs.Backends.DistinctBy(b => b.Name, StringComparer.Ordinal).OrderBy(b => b.Name, StringComparer.Ordinal))
+        foreach (var backend in backends)
         {
             if (backend.Definition is not { } definition)
             {
                 problems.Add($"backend '{backend.Name}' is not a service of mesh '{service.Mesh}'");
                 continue;
             }
-            var compiled = backends is null ? CompileBackend(json, backend, settings) : backends.GetOrAdd(backend, b => CompileBackend(json, b, settings));
-            clusters.AddRange(compiled.Clusters);
-            loadAssignments.AddRange(compiled.LoadAssignments);
-            warnings.AddRange(compiled.Warnings);
             backendPorts.AddRange(BackendPort.Of(definition));
             if (definition.Protocol == ServiceProtocol.Tcp) listeners.Add(ListenerResources.OutboundTcp(json, definition, observe));
         }
@@ -46,18 +71,15 @@ public static class FleetCompiler
             .Select(g => $"two outbound filter chains match the same connections ({g.Key}): {string.Join(", ", g.Select(c => c.Cluster ?? "http"))}"));
         listeners.Insert(1, ListenerResources.Outbound(json, chains, egress, settings, observe));
         var routes = RouteResources.Outbound(json, [.. backendPorts.Where(p => !p.IsTcp)], egress, problems);
-        // The fleet's own endpoints, for the bootstrap's local cluster (zone-aware routing needs them).
-        loadAssignments.Add(EndpointResources.LoadAssignment(json, ResourceNames.LocalCluster(service.Name), EndpointResources.Select(service, inputs.OwnEndpoints, [])));
+        return new FleetFrame(clusters, listeners, routes, problems);
+    }
 
-        var snapshot = new FleetSnapshot(service.Fleet,
-        [
-            new ResourceSet(XdsType.Clusters, clusters),
-            new ResourceSet(XdsType.Endpoints, loadAssignments),
-            new ResourceSet(XdsType.Listeners, listeners),
-            new ResourceSet(XdsType.Routes, [routes]),
-        ]);
-        problems.AddRange(ConsistencyProblems(snapshot));
-        return problems.Count == 0 ? new Compiled(snapshot, warnings) : new Refused(service.Fleet, problems);
+    /// <summary>A backend's resources, from memory when its inputs are unchanged.</summary>
+    internal static BackendResources Backend(EnvoyJson json, BackendInputs backend, XdsSettings settings, MeshSettings mesh, CompileMemory? memory)
+    {
+        return memory is null
+            ? CompileBackend(json, backend, settings.ForMesh(mesh))
+            : memory.Backend(backend, settings, mesh, () => CompileBackend(json, backend, settings.ForMesh(mesh)));
     }
 
     /// <summary>The consistency check of a fleet's snapshot: its own endpoints are named by its bootstrap's local cluster, not by a cluster of the snapshot.</summary>
@@ -90,20 +112,3 @@ public static class FleetCompiler
 }
 
 public sealed record BackendResources(IReadOnlyList<XdsResource> Clusters, IReadOnlyList<XdsResource> LoadAssignments, IReadOnlyList<string> Warnings);
-
-/// <summary>
-/// Compiled backend resources by backend, valid for one set of inputs (one publish attempt): the caller
-/// guarantees every fleet compiled with it saw the same definitions and endpoints.
-/// </summary>
-public sealed class BackendResourceCache
-{
-    private readonly Dictionary<FleetId, BackendResources> _byBackend = [];
-
-    /// <summary>Keyed by mesh and name: one attempt may publish fleets of several meshes that each have a service of that name.</summary>
-    internal BackendResources GetOrAdd(BackendInputs backend, Func<BackendInputs, BackendResources> compile)
-    {
-        var key = backend.Definition!.Fleet;
-        if (!_byBackend.TryGetValue(key, out var resources)) _byBackend[key] = resources = compile(backend);
-        return resources;
-    }
-}

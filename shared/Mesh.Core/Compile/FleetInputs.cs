@@ -13,7 +13,7 @@ public abstract record CompileInputs
     public MeshSettings Settings { get; init; } = MeshSettings.Default;
 
     /// <summary>What the fleet compiles to.</summary>
-    public abstract CompileResult Compile(XdsSettings settings, BackendResourceCache? backends = null);
+    public abstract CompileResult Compile(XdsSettings settings, CompileMemory? memory = null);
 }
 
 /// <summary>A service's sidecars: its service, its own endpoints (for zone-aware routing) and its backends.</summary>
@@ -21,13 +21,13 @@ public sealed record FleetInputs(ServiceDefinition Service, IReadOnlyList<Backen
 {
     public IReadOnlyList<Endpoint> OwnEndpoints { get; init; } = [];
 
-    public override CompileResult Compile(XdsSettings settings, BackendResourceCache? backends = null) => FleetCompiler.Compile(this, settings, backends);
+    public override CompileResult Compile(XdsSettings settings, CompileMemory? memory = null) => FleetCompiler.Compile(this, settings, memory);
 }
 
 /// <summary>A gateway: its listeners and routes, and the services they send to.</summary>
 public sealed record GatewayInputs(GatewayDefinition Gateway, IReadOnlyList<BackendInputs> Targets) : CompileInputs
 {
-    public override CompileResult Compile(XdsSettings settings, BackendResourceCache? backends = null) => GatewayCompiler.Compile(this, settings, backends);
+    public override CompileResult Compile(XdsSettings settings, CompileMemory? memory = null) => GatewayCompiler.Compile(this, settings, memory);
 }
 
 public abstract record CompileResult(FleetId Fleet);

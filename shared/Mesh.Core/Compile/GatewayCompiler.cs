@@ -10,9 +10,10 @@ namespace Mesh.Core.Compile;
 /// </summary>
 public static class GatewayCompiler
 {
-    public static CompileResult Compile(GatewayInputs inputs, XdsSettings settings, BackendResourceCache? backends = null)
+    public static CompileResult Compile(GatewayInputs inputs, XdsSettings settings, CompileMemory? memory = null)
     {
         var gateway = inputs.Gateway;
+        var baseSettings = settings;
         settings = settings.ForMesh(inputs.Settings);
         var observe = FleetObservability.Of(gateway.Fleet, gateway.Observability, inputs.Settings.Observability);
         var problems = new List<string>();
@@ -33,9 +34,7 @@ public static class GatewayCompiler
         var loadAssignments = new List<XdsResource>();
         foreach (var target in inputs.Targets.Where(t => t.Definition is not null).DistinctBy(t => t.Name, StringComparer.Ordinal).OrderBy(t => t.Name, StringComparer.Ordinal))
         {
-            var compiled = backends is null
-                ? FleetCompiler.CompileBackend(json, target, settings)
-                : backends.GetOrAdd(target, b => FleetCompiler.CompileBackend(json, b, settings));
+            var compiled = FleetCompiler.Backend(json, target, baseSettings, inputs.Settings, memory);
             clusters.AddRange(compiled.Clusters);
             loadAssignments.AddRange(compiled.LoadAssignments);
             warnings.AddRange(compiled.Warnings);

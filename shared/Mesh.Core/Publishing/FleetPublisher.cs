@@ -39,6 +39,9 @@ public sealed record FleetPreview(FleetId Fleet, SnapshotHead? Head, MeshStamp C
 /// </summary>
 public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore endpoints, ISnapshotStore snapshots, XdsSettings settings, TimeProvider clock, GuardedRetry retry)
 {
+    /// <summary>What this publisher compiled before: a change recompiles only the pieces whose inputs it changed.</summary>
+    public CompileMemory Memory { get; } = new();
+
     /// <summary>The fleets that call any service whose endpoints come from these workloads.</summary>
     public async Task<IReadOnlyList<FleetId>> FleetsCallingAsync(IEnumerable<WorkloadKey> workloads, CancellationToken cancellationToken)
     {
@@ -100,7 +103,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         for (var i = 0; i < fleets.Count; i++)
         {
             var fleetInputs = await inputs.ReadAsync(fleets[i], cancellationToken);
-            previews.Add(new FleetPreview(fleets[i], heads[i], mesh.Stamp, fleetInputs is null ? null : Compile(fleets[i], fleetInputs, inputs.Backends)));
+            previews.Add(new FleetPreview(fleets[i], heads[i], mesh.Stamp, fleetInputs is null ? null : Compile(fleets[i], fleetInputs)));
         }
         return previews;
     }
@@ -135,7 +138,7 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
     {
         var fleetInputs = await inputs.ReadAsync(fleet, cancellationToken);
         if (fleetInputs is null) return new PublishOutcome(fleet, PublishStatus.NoSuchFleet, null, head?.Version, []);
-        switch (Compile(fleet, fleetInputs, inputs.Backends))
+        switch (Compile(fleet, fleetInputs))
         {
             case Refused refused:
                 return new PublishOutcome(fleet, PublishStatus.Refused, null, head?.Version, refused.Reasons);
@@ -148,11 +151,11 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
         }
     }
 
-    private CompileResult Compile(FleetId fleet, CompileInputs fleetInputs, BackendResourceCache backends)
+    private CompileResult Compile(FleetId fleet, CompileInputs fleetInputs)
     {
         using var span = PipelineTracing.Start(PipelineTracing.Compile);
         span?.SetTag("mesh.fleet", fleet.ToString());
-        return fleetInputs.Compile(settings, backends);
+        return fleetInputs.Compile(settings, Memory);
     }
 
     /// <summary>Null when another writer moved the head first.</summary>
@@ -168,12 +171,10 @@ public sealed class FleetPublisher(IDesiredStateStore desired, IEndpointStore en
 
     /// <summary>
     /// Reads each mesh and each workload's endpoints once per attempt, however many fleets share them; so every
-    /// fleet of the attempt sees the same backends, and each backend's resources are compiled once.
+    /// fleet of the attempt sees the same backends.
     /// </summary>
     private sealed class InputReader(IDesiredStateStore desired, IEndpointStore endpoints, MeshState? proposed = null)
     {
-        public BackendResourceCache Backends { get; } = new();
-
         private readonly Dictionary<string, MeshState?> _meshes = proposed is null ? new(StringComparer.Ordinal) : new(StringComparer.Ordinal) { [proposed.Name] = proposed };
         private readonly Dictionary<WorkloadKey, IReadOnlyList<Endpoint>> _endpoints = [];
 

@@ -89,7 +89,7 @@ public class ConsistencyTests
         var db = Service("db", port: 5432, protocol: ServiceProtocol.Tcp);
         var endpoints = new[] { new Endpoint { Id = "e1", Address = "10.0.0.1", Version = "2" }, new Endpoint { Id = "e2", Address = "10.0.0.2", Version = "1" } };
         var fleets = new[] { Service("web", backends: ["api", "db"]), Service("worker", backends: ["db"]), Service("cron", backends: ["api"]) };
-        var shared = new BackendResourceCache();
+        var shared = new CompileMemory();
         foreach (var fleet in fleets)
         {
             var inputs = new FleetInputs(fleet, [.. fleet.Backends.Select(b => new BackendInputs(b, b == "api" ? api : db, endpoints))]);
