@@ -11,6 +11,8 @@ namespace Mesh.Adapters.DynamoDb;
 /// <summary>The endpoint ledger: an item per source under its workload's partition, written under its revision.</summary>
 public sealed class DynamoDbEndpointStore(DynamoDbTable table) : IEndpointStore
 {
+    private readonly ParsedObservations _parsed = new();
+
     public async Task<LedgerEntry?> GetAsync(WorkloadKey workload, string sourceId, CancellationToken cancellationToken)
     {
         var response = await table.Client.GetItemAsync(new GetItemRequest
@@ -91,7 +93,7 @@ public sealed class DynamoDbEndpointStore(DynamoDbTable table) : IEndpointStore
             ExpressionAttributeValues = new() { [":pk"] = S($"WL#{workload.Value}"), [":prefix"] = S("SRC#"), [":false"] = new AttributeValue { BOOL = false } },
             ConsistentRead = true,
         }, cancellationToken);
-        return [.. items.Select(ReadObservation)];
+        return [.. items.Select(item => _parsed.Get(item["sk"].S, workload.Value, long.Parse(item["revision"].N, CultureInfo.InvariantCulture), item["body"].S))];
     }
 
     private static SourceObservation ReadObservation(Dictionary<string, AttributeValue> item) =>

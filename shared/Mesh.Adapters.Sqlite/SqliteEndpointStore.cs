@@ -9,6 +9,8 @@ namespace Mesh.Adapters.Sqlite;
 /// <summary>The endpoint ledger: one row per source and workload, written under its revision.</summary>
 public sealed class SqliteEndpointStore(SqliteDatabase database) : IEndpointStore
 {
+    private readonly ParsedObservations _parsed = new();
+
     public async Task<LedgerEntry?> GetAsync(WorkloadKey workload, string sourceId, CancellationToken cancellationToken)
     {
         await using var connection = database.Connect();
@@ -43,12 +45,12 @@ public sealed class SqliteEndpointStore(SqliteDatabase database) : IEndpointStor
         var live = workloads.Distinct().ToDictionary(w => w, _ => new List<SourceObservation>());
         await using var connection = database.Connect();
         await using var command = SqliteDatabase.Command(connection,
-            "SELECT body FROM endpoint_sources WHERE terminal = 0 AND workload IN (SELECT value FROM json_each($workloads)) ORDER BY source_id",
+            "SELECT source_id, workload, revision, body FROM endpoint_sources WHERE terminal = 0 AND workload IN (SELECT value FROM json_each($workloads)) ORDER BY source_id",
             ("$workloads", JsonSerializer.Serialize(live.Keys.Select(w => w.Value).ToArray(), StateJson.Default.StringArray)));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var observation = ReadObservation(reader.GetString(0));
+            var observation = _parsed.Get(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3));
             live[observation.Workload].Add(observation);
         }
         return live.ToDictionary(p => p.Key, p => (IReadOnlyList<SourceObservation>)p.Value);

@@ -37,7 +37,7 @@ public static class MeshHosting
     /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
     /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
     /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort, Xds:TrustDomain,
-    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa. CloudMap:NamespaceId turns on Cloud Map
+    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa, Publish:DebounceQuiet, Publish:DebounceMax. CloudMap:NamespaceId turns on Cloud Map
     /// registration and Events:BusName "Mesh Config Published" events (see <see cref="AddAwsIntegrations"/>).
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
@@ -66,6 +66,10 @@ public static class MeshHosting
         services.AddSingleton<FleetPublisher>();
         services.AddSingleton<EndpointRecorder>();
         services.AddSingleton<AfterCommit>();
+        // Ingest's coalescing window (Publish:DebounceQuiet, Publish:DebounceMax): events close together publish each fleet once.
+        var debounce = configuration.GetSection("Publish");
+        var window = new CoalescingWindow(Duration(debounce["DebounceQuiet"]) ?? CoalescingWindow.Default.Quiet, Duration(debounce["DebounceMax"]) ?? CoalescingWindow.Default.Max);
+        services.AddSingleton(sp => new PublishCoalescer((fleets, ct) => sp.GetRequiredService<FleetPublisher>().PublishAsync(fleets, ct), window, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<EndpointIngest>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<MeshEditor>();

@@ -17,11 +17,11 @@ public sealed record IngestReport(IReadOnlyList<IngestItemResult> Items, IReadOn
 
 /// <summary>
 /// The ingest use case: record each observation under the ledger's guard, recompile every fleet the recorded ones
-/// affect once, then the steps after the commit. A message fails alone: its own ledger write, the publish of its own
+/// affect once (and once with other batches that arrive close by, through the coalescer), then the steps after the commit. A message fails alone: its own ledger write, the publish of its own
 /// fleets, or its workload's registration. A failed message is redelivered, and its duplicate redoes the publish and
 /// the registration, since a duplicate still asks for both.
 /// </summary>
-public sealed class EndpointIngest(EndpointRecorder recorder, FleetPublisher publisher, AfterCommit afterCommit)
+public sealed class EndpointIngest(EndpointRecorder recorder, FleetPublisher publisher, PublishCoalescer coalescer, AfterCommit afterCommit)
 {
     public async Task<IngestReport> IngestAsync(IReadOnlyList<IngestItem> items, CancellationToken cancellationToken)
     {
@@ -62,7 +62,7 @@ public sealed class EndpointIngest(EndpointRecorder recorder, FleetPublisher pub
         try
         {
             var fleets = await publisher.FleetsCallingAsync([.. recorded.Select(i => i.Observation.Workload)], cancellationToken);
-            return (await publisher.PublishAsync(fleets, cancellationToken), []);
+            return (await coalescer.PublishAsync(fleets, cancellationToken), []);
         }
         catch (Exception e) when (e is not OperationCanceledException && recorded.Count > 1)
         {

@@ -26,7 +26,8 @@ public sealed class TempStore : IDisposable
         Recorder = new EndpointRecorder(Store.Endpoints, retry);
         Publisher = new FleetPublisher(Store.Desired, Store.Endpoints, Store.Snapshots, Settings, TimeProvider.System, retry);
         var afterCommit = new AfterCommit(new SnapshotCache(Store.Snapshots), TimeProvider.System);
-        Ingest = new EndpointIngest(Recorder, Publisher, afterCommit);
+        Coalescer = new PublishCoalescer((fleets, ct) => Publisher.PublishAsync(fleets, ct), CoalescingWindow.Default, TimeProvider.System);
+        Ingest = new EndpointIngest(Recorder, Publisher, Coalescer, afterCommit);
         Reconciler = new Reconciler(Store.Desired, Publisher, afterCommit);
     }
 
@@ -43,6 +44,7 @@ public sealed class TempStore : IDisposable
     public XdsSettings Settings { get; }
     public EndpointRecorder Recorder { get; }
     public FleetPublisher Publisher { get; }
+    public PublishCoalescer Coalescer { get; }
     public EndpointIngest Ingest { get; }
     public Reconciler Reconciler { get; }
 

@@ -1,0 +1,121 @@
+using Mesh.Core.Model;
+
+namespace Mesh.Core.Publishing;
+
+/// <summary>
+/// How long publishes wait to be coalesced: a round waits until no new request has come for <see cref="Quiet"/>, and
+/// never longer than <see cref="Max"/> after its first request (Istio's PILOT_DEBOUNCE_AFTER and _MAX).
+/// </summary>
+public sealed record CoalescingWindow(TimeSpan Quiet, TimeSpan Max)
+{
+    public static CoalescingWindow Default { get; } = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+
+    /// <summary>Every request is published on its own as soon as no other publish runs.</summary>
+    public static CoalescingWindow None { get; } = new(TimeSpan.Zero, TimeSpan.Zero);
+}
+
+/// <summary>
+/// Publishes the fleets of requests that arrive close together once. A request that finds nothing running or waiting
+/// is published at once (an isolated event pays no window); requests that arrive while a publish runs join one
+/// waiting round, which starts when the window closes and the running publish has finished. Rounds run one at a
+/// time, each from inputs read when it starts, so a later round never commits older inputs than an earlier one
+/// (across processes, head guards keep that). Every request is answered with its fleets' outcomes from the round
+/// that published them, or that round's failure; callers record their inputs before they ask, so the round that
+/// answers them has read them.
+/// </summary>
+public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationToken, Task<IReadOnlyList<PublishOutcome>>> publish, CoalescingWindow window,
+    TimeProvider clock)
+{
+    private readonly Lock _gate = new();
+    private Round? _waiting;
+    private Task _last = Task.CompletedTask;
+    private long _rounds;
+
+    /// <summary>How many rounds have published (for the benchmark and tests).</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    public async Task<IReadOnlyList<PublishOutcome>> PublishAsync(IReadOnlyCollection<FleetId> fleets, CancellationToken cancellationToken)
+    {
+        if (fleets.Count == 0) return [];
+        Round round;
+        Task? previous = null;
+        lock (_gate)
+        {
+            var now = clock.GetTimestamp();
+            if (_waiting is { } waiting)
+            {
+                round = waiting;
+            }
+            else
+            {
+                // Nothing waiting: at once when nothing runs either, else after the window.
+                round = new Round(now, immediate: _last.IsCompleted);
+                if (!round.Immediate) _waiting = round;
+                previous = _last;
+                _last = round.Completion.Task;
+            }
+            round.Join(fleets, now);
+        }
+        if (previous is not null) _ = RunAsync(round, previous);
+        var outcomes = await round.Completion.Task.WaitAsync(cancellationToken);
+        var mine = fleets.ToHashSet();
+        return [.. outcomes.Where(o => mine.Contains(o.Fleet))];
+    }
+
+    private async Task RunAsync(Round round, Task previous)
+    {
+        if (!round.Immediate)
+        {
+            for (var wait = round.Remaining(window, clock); wait > TimeSpan.Zero; wait = round.Remaining(window, clock))
+                await Task.Delay(wait, clock);
+            // A failed round failed its own callers; this one runs regardless.
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        IReadOnlyList<FleetId> fleets;
+        lock (_gate)
+        {
+            if (_waiting == round) _waiting = null;
+            fleets = round.Close();
+        }
+        Interlocked.Increment(ref _rounds);
+        try
+        {
+            // Shared by its callers: one caller giving up does not cancel the others' publish.
+            round.Completion.SetResult(await publish(fleets, CancellationToken.None));
+        }
+        catch (Exception e)
+        {
+            round.Completion.SetException(e);
+        }
+    }
+
+    private sealed class Round(long firstJoin, bool immediate)
+    {
+        private readonly SortedSet<FleetId> _fleets = new(FleetOrder.Instance);
+        private readonly long _firstJoin = firstJoin;
+        private long _lastJoin = firstJoin;
+
+        public bool Immediate { get; } = immediate;
+
+        public TaskCompletionSource<IReadOnlyList<PublishOutcome>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Under the coalescer's lock.</summary>
+        public void Join(IEnumerable<FleetId> fleets, long now)
+        {
+            _fleets.UnionWith(fleets);
+            Interlocked.Exchange(ref _lastJoin, now);
+        }
+
+        /// <summary>Under the coalescer's lock: the fleets to publish; no request joins after this.</summary>
+        public IReadOnlyList<FleetId> Close() => [.. _fleets];
+
+        /// <summary>How much longer the round waits: until it has been quiet for the window, and at most the window's maximum.</summary>
+        public TimeSpan Remaining(CoalescingWindow window, TimeProvider clock)
+        {
+            var now = clock.GetTimestamp();
+            var quiet = window.Quiet - clock.GetElapsedTime(Interlocked.Read(ref _lastJoin), now);
+            var max = window.Max - clock.GetElapsedTime(_firstJoin, now);
+            return quiet < max ? quiet : max;
+        }
+    }
+}
