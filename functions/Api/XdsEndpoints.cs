@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mesh.Contracts.Xds;
+using Mesh.Core.Compile;
 using Mesh.Core.Model;
 using Mesh.Core.Serving;
 using Mesh.Hosting;
@@ -21,7 +22,7 @@ public static class XdsEndpoints
     }
 
     private static async Task<Results<StatusCodeHttpResult, FileContentHttpResult, ProblemHttpResult>> DiscoverAsync(string type, HttpRequest request,
-        SnapshotCache snapshots, ProxyTracker proxies, FleetAccess access, IConfiguration configuration, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
+        SnapshotCache snapshots, ProxyTracker proxies, FleetAccess access, XdsSettings settings, IConfiguration configuration, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
     {
         if (!XdsTypes.TryParsePathName(type, out var xdsType))
             return Problems.NotFound("Unknown discovery type", $"'{LogText.Safe(type)}' is not one of clusters, endpoints, listeners, routes");
@@ -41,10 +42,16 @@ public static class XdsEndpoints
                 ? Problems.Status(StatusCodes.Status401Unauthorized, "Proxy not authenticated", decision.Reason)
                 : Problems.Status(StatusCodes.Status403Forbidden, "Not this proxy's fleet", decision.Reason);
         }
-        if (await snapshots.GetCurrentAsync(fleet, cancellationToken) is not { } snapshot)
-            return Problems.NotFound("Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
-
-        var reply = XdsResponder.Respond(snapshot, xdsType, parsed.VersionInfo, parsed.ResourceNames);
+        // A proxy that runs the head as this process last saw it is answered 304 from memory; one that would be sent
+        // resources is answered from the head read now, so no proxy is ever sent a version older than the one it runs.
+        var recent = await snapshots.GetRecentAsync(fleet, settings.ServeHeadLifetime, cancellationToken);
+        var reply = recent is null ? null : XdsResponder.Respond(recent, xdsType, parsed.VersionInfo, parsed.ResourceNames);
+        if (reply is not NotModified)
+        {
+            if (await snapshots.GetCurrentAsync(fleet, cancellationToken) is not { } snapshot)
+                return Problems.NotFound("Unknown fleet", $"fleet '{fleet}' has no compiled configuration: is service '{fleet.Service}' defined in mesh '{fleet.Mesh}'?");
+            reply = XdsResponder.Respond(snapshot, xdsType, parsed.VersionInfo, parsed.ResourceNames);
+        }
         if (reply is NotModified or Resources && parsed.NodeId is { Length: > 0 } nodeId)
             await proxies.RecordAsync(fleet, nodeId, xdsType, parsed.ResourceNames, parsed.VersionInfo, (reply as Resources)?.Version, cancellationToken);
         switch (reply)
@@ -71,23 +78,37 @@ public static class XdsEndpoints
 
     private sealed record Parsed(DiscoveryRequest? Request, string? Error);
 
-    /// <summary>The request, or why it is not one; null when the body is over the limit.</summary>
+    /// <summary>The request, or why it is not one; null when the body is over the limit. Parsed from Kestrel's own buffers.</summary>
     private static async Task<Parsed?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxRequestBytes) return null;
-        using var body = new MemoryStream();
-        try
+        var body = request.BodyReader;
+        while (true)
         {
-            await new LimitedStream(request.Body, MaxRequestBytes).CopyToAsync(body, cancellationToken);
-            return new Parsed(DiscoveryRequest.Parse(body.GetBuffer().AsSpan(0, (int)body.Length)), null);
-        }
-        catch (LimitedStream.TooLargeException)
-        {
-            return null;
-        }
-        catch (JsonException e)
-        {
-            return new Parsed(null, e.Message);
+            var read = await body.ReadAsync(cancellationToken);
+            var buffer = read.Buffer;
+            if (buffer.Length > MaxRequestBytes)
+            {
+                body.AdvanceTo(buffer.End);
+                return null;
+            }
+            if (!read.IsCompleted)
+            {
+                body.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+            try
+            {
+                return new Parsed(DiscoveryRequest.Parse(buffer), null);
+            }
+            catch (JsonException e)
+            {
+                return new Parsed(null, e.Message);
+            }
+            finally
+            {
+                body.AdvanceTo(buffer.End);
+            }
         }
     }
 }

@@ -37,7 +37,7 @@ public static class MeshHosting
     /// Configuration: Store:DynamoDb:TableName selects DynamoDB (Store:DynamoDb:ServiceUrl for DynamoDB Local,
     /// which also creates the table); otherwise Store:SqlitePath (default .local/mesh.db). Xds:ControlPlaneCluster,
     /// Xds:RefreshDelay, Xds:RequestTimeout, Xds:InboundPort, Xds:OutboundPort, Xds:TrustDomain,
-    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa, Publish:DebounceQuiet, Publish:DebounceMax. CloudMap:NamespaceId turns on Cloud Map
+    /// Xds:Tls:CertificateChain, Xds:Tls:PrivateKey, Xds:Tls:TrustedCa, Xds:ServeHeadLifetime, Publish:DebounceQuiet, Publish:DebounceMax. CloudMap:NamespaceId turns on Cloud Map
     /// registration and Events:BusName "Mesh Config Published" events (see <see cref="AddAwsIntegrations"/>).
     /// </summary>
     public static IServiceCollection AddMeshCore(this IServiceCollection services, IConfiguration configuration)
@@ -195,6 +195,7 @@ public static class MeshHosting
             RequestTimeout = Duration(section["RequestTimeout"]) ?? defaults.RequestTimeout,
             InitialFetchTimeout = Duration(section["InitialFetchTimeout"]) ?? defaults.InitialFetchTimeout,
             ConnectTimeout = Duration(section["ConnectTimeout"]) ?? defaults.ConnectTimeout,
+            ServeHeadLifetime = Duration(section["ServeHeadLifetime"]) ?? defaults.ServeHeadLifetime,
             InboundPort = int.TryParse(section["InboundPort"], CultureInfo.InvariantCulture, out var inbound) ? inbound : defaults.InboundPort,
             OutboundPort = int.TryParse(section["OutboundPort"], CultureInfo.InvariantCulture, out var outbound) ? outbound : defaults.OutboundPort,
             AdminPort = int.TryParse(section["AdminPort"], CultureInfo.InvariantCulture, out var admin) ? admin : defaults.AdminPort,

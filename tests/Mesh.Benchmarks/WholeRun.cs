@@ -10,6 +10,9 @@ using Mesh.Core.Ports;
 using Mesh.Core.Publishing;
 using Mesh.LocalHost;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Mesh.Benchmarks;
@@ -42,6 +45,7 @@ public sealed class WholeRun(TextWriter output)
             await PolicyEditAsync(http);
             _rows.Add(("3. where its time went (pipeline spans, mean per edit)", spans.TakeMeans(30)));
         }
+        _rows.AddRange(await new BurstFigure(mesh).RunAsync(app, http, OperatorToken));
         await LoadAsync(http);
         _rows.Add(("5. peak RSS of the host holding the default mesh (VmHWM)", $"{PeakRssMiB():F0} MiB"));
         if (aotApiBinary is not null) await AotStartAsync(aotApiBinary, database);
@@ -159,22 +163,46 @@ public sealed class WholeRun(TextWriter output)
         _rows.Add(($"3. one policy edit through the API (PUT {SyntheticMesh.Hot}/routes: validate, compile and publish 51 fleets, record) to the new RDS served (median / p99, n=30)", Summary(times)));
     }
 
-    /// <summary>Figure 4: a second process polls CDS of a typical fleet, first with its current version (304), then with none (200).</summary>
+    /// <summary>
+    /// Figure 4: a second process polls CDS of a typical fleet, first with its current version (304), then with none
+    /// (200); and, the same way in the same run, a bare Kestrel endpoint that answers every POST 304, as the stack's limit.
+    /// </summary>
     private async Task LoadAsync(HttpClient http)
     {
         var fleet = new FleetId(SyntheticMesh.Mesh, SyntheticMesh.Name(500));
         var version = await VersionAsync(http, fleet, "clusters", "");
-        foreach (var (label, body) in new[] { ("304 path (CDS, current version)", LoadDriver.DiscoveryRequest(fleet.ToString(), version)), ("200 path (CDS, empty version)", LoadDriver.DiscoveryRequest(fleet.ToString(), "")) })
+        var notModified = LoadDriver.DiscoveryRequest(fleet.ToString(), version);
+        var ours = await DriveAsync(new Uri(http.BaseAddress!, "v3/discovery:clusters"), notModified);
+        _rows.Add(("4. REST xDS 304 path (CDS, current version), 32 connections, 10 s, load from a second process", ours.Text));
+        var full = await DriveAsync(new Uri(http.BaseAddress!, "v3/discovery:clusters"), LoadDriver.DiscoveryRequest(fleet.ToString(), ""));
+        _rows.Add(("4. REST xDS 200 path (CDS, empty version), same load", full.Text));
+
+        var bare = WebApplication.CreateSlimBuilder();
+        bare.WebHost.UseUrls("http://127.0.0.1:0");
+        bare.Logging.ClearProviders();
+        await using var bareApp = bare.Build();
+        bareApp.Run(context =>
         {
-            var file = Path.GetTempFileName();
-            await File.WriteAllTextAsync(file, body);
-            var driver = Process.Start(new ProcessStartInfo("dotnet", [typeof(WholeRun).Assembly.Location, "load", $"{http.BaseAddress}v3/discovery:clusters", file, "10", "32"])
-            { RedirectStandardOutput = true })!;
-            var line = (await driver.StandardOutput.ReadToEndAsync()).Trim();
-            await driver.WaitForExitAsync();
-            var parts = line.Split(' ');
-            _rows.Add(($"4. REST xDS {label}, 32 connections, 10 s, load from a second process", $"{parts[4]} req/s ({parts[1]}), latency p50 {parts[2]} ms, p99 {parts[3]} ms"));
-        }
+            context.Response.StatusCode = StatusCodes.Status304NotModified;
+            return Task.CompletedTask;
+        });
+        await bareApp.StartAsync();
+        var limit = await DriveAsync(new Uri(new Uri(bareApp.Urls.First()), "v3/discovery:clusters"), notModified);
+        await bareApp.StopAsync();
+        _rows.Add(("4. bare Kestrel endpoint answering 304 (same process, same load)", limit.Text));
+        _rows.Add(("4. REST 304 path / bare Kestrel 304", FormattableString.Invariant($"{ours.RequestsPerSecond / limit.RequestsPerSecond:F2}")));
+    }
+
+    private static async Task<(double RequestsPerSecond, string Text)> DriveAsync(Uri url, string body)
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, body);
+        var driver = Process.Start(new ProcessStartInfo("dotnet", [typeof(WholeRun).Assembly.Location, "load", url.ToString(), file, "10", "32"])
+        { RedirectStandardOutput = true })!;
+        var line = (await driver.StandardOutput.ReadToEndAsync()).Trim();
+        await driver.WaitForExitAsync();
+        var parts = line.Split(' ');
+        return (double.Parse(parts[4], CultureInfo.InvariantCulture), $"{parts[4]} req/s ({parts[1]}), latency p50 {parts[2]} ms, p99 {parts[3]} ms");
     }
 
     /// <summary>Figure 5b: the Native AOT Api binary, started on the seeded store, to its first 200 on CDS.</summary>
@@ -244,25 +272,28 @@ public sealed class WholeRun(TextWriter output)
     }
 
     /// <summary>A RUNNING event for one task of the hot service, its address alternating so every event changes EDS.</summary>
-    internal static string EcsTaskEvent(int version) => JsonSerializer.Serialize(new Dictionary<string, object>
+    internal static string EcsTaskEvent(int version) => EcsTaskEvent(SyntheticMesh.Hot, "hot-task", version, $"10.99.0.{version % 2 + 1}");
+
+    /// <summary>An ECS "Task State Change" RUNNING event for a task of <paramref name="service"/> (awsvpc: its address, no ports).</summary>
+    internal static string EcsTaskEvent(string service, string taskId, int version, string address) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["version"] = "0",
-        ["id"] = $"bench-{version}",
+        ["id"] = $"bench-{taskId}-{version}",
         ["detail-type"] = "ECS Task State Change",
         ["source"] = "aws.ecs",
         ["region"] = "eu-west-1",
         ["detail"] = new Dictionary<string, object>
         {
-            ["taskArn"] = "arn:aws:ecs:eu-west-1:111122223333:task/bench/hot-task",
+            ["taskArn"] = $"arn:aws:ecs:eu-west-1:111122223333:task/bench/{taskId}",
             ["clusterArn"] = "arn:aws:ecs:eu-west-1:111122223333:cluster/bench",
-            ["group"] = $"service:{SyntheticMesh.Hot}",
+            ["group"] = $"service:{service}",
             ["lastStatus"] = "RUNNING",
             ["desiredStatus"] = "RUNNING",
             ["healthStatus"] = "HEALTHY",
             ["availabilityZone"] = "eu-west-1a",
-            ["taskDefinitionArn"] = "arn:aws:ecs:eu-west-1:111122223333:task-definition/svc-0000:1",
+            ["taskDefinitionArn"] = $"arn:aws:ecs:eu-west-1:111122223333:task-definition/{service}:1",
             ["version"] = version,
-            ["containers"] = new[] { new Dictionary<string, object> { ["name"] = "app", ["networkInterfaces"] = new[] { new Dictionary<string, string> { ["privateIpv4Address"] = $"10.99.0.{version % 2 + 1}" } } } },
+            ["containers"] = new[] { new Dictionary<string, object> { ["name"] = "app", ["networkInterfaces"] = new[] { new Dictionary<string, string> { ["privateIpv4Address"] = address } } } },
         },
     }, BenchJson.Default.DictionaryStringObject);
 

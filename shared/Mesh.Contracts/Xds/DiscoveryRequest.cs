@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Mesh.Contracts.Xds;
@@ -11,9 +12,10 @@ public sealed record DiscoveryRequest(string VersionInfo, string? NodeId, string
     /// <summary>The fleet token in node.metadata, if the proxy's bootstrap carries one.</summary>
     public string? FleetToken { get; init; }
 
-    public static DiscoveryRequest Parse(ReadOnlySpan<byte> json)
+    /// <summary>Straight from the request body's buffers, without copying them.</summary>
+    public static DiscoveryRequest Parse(ReadOnlySequence<byte> json)
     {
-        using var document = JsonDocument.Parse(json.ToArray());
+        using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new JsonException("a DiscoveryRequest is a JSON object");
         var node = Property(root, "node", "node");

@@ -35,6 +35,12 @@ public sealed record XdsSettings
     /// <summary>The ADS server proxies stream from ("http://host:port", or "https://..." for TLS); null: none deployed.</summary>
     public Uri? AdsAddress { get; init; }
 
+    /// <summary>
+    /// How old a fleet's head may be when a poll is answered 304 from it (a poll that would be sent resources always
+    /// reads the head again): at most this much later a proxy learns of a version another process committed.
+    /// </summary>
+    public TimeSpan ServeHeadLifetime { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The bootstrap's stats tags and sink (a mesh setting).</summary>
     public StatsSettings Stats { get; init; } = new();
 

@@ -96,20 +96,27 @@ public class CoalescingTests
         var publish = new GatedPublish { Gated = true };
         var clock = new FakeTimeProvider();
         var coalescer = new PublishCoalescer(publish.PublishAsync, Window, clock);
-        _ = coalescer.PublishAsync([Fleet("a")], CancellationToken.None);
+        var running = coalescer.PublishAsync([Fleet("a")], CancellationToken.None);
         await publish.NextCallAsync();
-        publish.Gated = false;
+        // A request every 50 ms never leaves the 100 ms of quiet; the round must start 300 ms after its first all the same.
+        var waiting = new List<Task<IReadOnlyList<PublishOutcome>>> { coalescer.PublishAsync([Fleet("s0")], CancellationToken.None) };
         publish.Release();
-        // A request every 50 ms never leaves 100 ms quiet; the round must start at 300 ms all the same.
-        var waiting = new List<Task<IReadOnlyList<PublishOutcome>>>();
-        for (var elapsed = 0; elapsed < 300; elapsed += 50)
+        await running.WaitAsync(Patience);
+        for (var elapsed = 50; elapsed < 300; elapsed += 50)
         {
-            waiting.Add(coalescer.PublishAsync([Fleet($"s{elapsed}")], CancellationToken.None));
             clock.Advance(TimeSpan.FromMilliseconds(50));
+            // Lets the round's timer continuation run and wait again before time moves on.
+            await Task.Delay(20);
+            waiting.Add(coalescer.PublishAsync([Fleet($"s{elapsed}")], CancellationToken.None));
         }
+        await Task.Delay(100);
+        Assert.False(publish.Calls.Reader.TryRead(out _), "the round started before its window's maximum");
+        clock.Advance(TimeSpan.FromMilliseconds(50));
         var round = await publish.NextCallAsync();
         Assert.Equal(6, round.Count);
+        publish.Release();
         await Task.WhenAll(waiting).WaitAsync(Patience);
+        Assert.Equal(2, coalescer.Rounds);
     }
 
     [Fact]
@@ -163,7 +170,7 @@ public class CoalescingTests
         var publisher = new FleetPublisher(store.Store.Desired, store.Store.Endpoints, snapshots, store.Settings, TimeProvider.System, retry);
         await publisher.PublishAsync([Fleet("web"), Fleet("api")], CancellationToken.None);
         var coalescer = new PublishCoalescer((fleets, ct) => publisher.PublishAsync(fleets, ct), CoalescingWindow.Default, TimeProvider.System);
-        var ingest = new EndpointIngest(new EndpointRecorder(store.Store.Endpoints, retry), publisher, coalescer, new AfterCommit(new SnapshotCache(snapshots), TimeProvider.System));
+        var ingest = new EndpointIngest(new EndpointRecorder(store.Store.Endpoints, retry), publisher, coalescer, new AfterCommit(new SnapshotCache(snapshots, TimeProvider.System), TimeProvider.System));
         return (ingest, snapshots, coalescer);
     }
 

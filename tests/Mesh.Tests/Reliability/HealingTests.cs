@@ -36,7 +36,7 @@ public class HealingTests
         var snapshots = new DyingSnapshots(store.Store.Snapshots);
         var retry = GuardedRetry.Default(TimeProvider.System, new Random(7));
         var publisher = new FleetPublisher(store.Store.Desired, store.Store.Endpoints, snapshots, store.Settings, TimeProvider.System, retry);
-        var cache = new SnapshotCache(snapshots);
+        var cache = new SnapshotCache(snapshots, TimeProvider.System);
         var afterCommit = new AfterCommit(cache, TimeProvider.System);
         var editor = new MeshEditor(store.Store.Desired, cache, publisher, store.Settings, TimeProvider.System, retry);
         var reconciler = new Reconciler(store.Store.Desired, publisher, afterCommit);

@@ -59,7 +59,7 @@ public class TracingTests
         {
             var edit = new Mesh.Core.Editing.EditRequest("shop", "alice", null, "PUT services/checkout-api", DryRun: false);
             var checkout = mesh.Services["checkout-api"];
-            var editor = new Mesh.Core.Editing.MeshEditor(store.Store.Desired, new Mesh.Core.Serving.SnapshotCache(store.Store.Snapshots), store.Publisher, store.Settings,
+            var editor = new Mesh.Core.Editing.MeshEditor(store.Store.Desired, new Mesh.Core.Serving.SnapshotCache(store.Store.Snapshots, TimeProvider.System), store.Publisher, store.Settings,
                 TimeProvider.System, Mesh.Core.Resilience.GuardedRetry.Default(TimeProvider.System));
             await editor.EditAsync(edit, current => new Mesh.Core.Editing.Propose(current!.With("checkout-api", checkout with { Hostnames = ["checkout.internal"] }), ["checkout-api"]),
                 CancellationToken.None);

@@ -25,7 +25,7 @@ public sealed class TempStore : IDisposable
         var retry = GuardedRetry.Default(TimeProvider.System, new Random(20261125));
         Recorder = new EndpointRecorder(Store.Endpoints, retry);
         Publisher = new FleetPublisher(Store.Desired, Store.Endpoints, Store.Snapshots, Settings, TimeProvider.System, retry);
-        var afterCommit = new AfterCommit(new SnapshotCache(Store.Snapshots), TimeProvider.System);
+        var afterCommit = new AfterCommit(new SnapshotCache(Store.Snapshots, TimeProvider.System), TimeProvider.System);
         Coalescer = new PublishCoalescer((fleets, ct) => Publisher.PublishAsync(fleets, ct), CoalescingWindow.Default, TimeProvider.System);
         Ingest = new EndpointIngest(Recorder, Publisher, Coalescer, afterCommit);
         Reconciler = new Reconciler(Store.Desired, Publisher, afterCommit);
