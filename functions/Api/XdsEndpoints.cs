@@ -22,7 +22,7 @@ public static class XdsEndpoints
     }
 
     private static async Task<Results<StatusCodeHttpResult, FileContentHttpResult, ProblemHttpResult>> DiscoverAsync(string type, HttpRequest request,
-        SnapshotCache snapshots, ProxyTracker proxies, FleetAccess access, XdsSettings settings, IConfiguration configuration, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
+        SnapshotCache snapshots, ProxyTracker proxies, FleetAccess access, XdsSettings settings, Auth.CallerSettings callers, ILogger<SnapshotCache> log, CancellationToken cancellationToken)
     {
         if (!XdsTypes.TryParsePathName(type, out var xdsType))
             return Problems.NotFound("Unknown discovery type", $"'{LogText.Safe(type)}' is not one of clusters, endpoints, listeners, routes");
@@ -34,7 +34,7 @@ public static class XdsEndpoints
             return Problems.Status(StatusCodes.Status400BadRequest, "Type mismatch", $"type_url '{LogText.Safe(typeUrl)}' was posted to /v3/discovery:{type}");
         if (!FleetId.TryParse(parsed.NodeCluster, out var fleet))
             return Problems.Status(StatusCodes.Status400BadRequest, "No fleet", $"node.cluster '{LogText.Safe(parsed.NodeCluster)}' is not of the form <mesh>/<service>");
-        var decision = await access.CheckAsync(fleet, Credentials(request.HttpContext, parsed, configuration), cancellationToken);
+        var decision = await access.CheckAsync(fleet, Credentials(request.HttpContext, parsed, callers), cancellationToken);
         if (decision.Verdict != AccessVerdict.Allowed)
         {
             log.LogWarning("xds refused {Fleet} {Node}: {Reason}", fleet, LogText.Safe(parsed.NodeId), decision.Reason);
@@ -67,10 +67,10 @@ public static class XdsEndpoints
     }
 
     /// <summary>In AWS the IAM principal API Gateway verified (Auth:Mode=Iam); anywhere, the fleet token in node.metadata.</summary>
-    private static List<ProxyCredential> Credentials(HttpContext http, DiscoveryRequest request, IConfiguration configuration)
+    private static List<ProxyCredential> Credentials(HttpContext http, DiscoveryRequest request, Auth.CallerSettings callers)
     {
         var credentials = new List<ProxyCredential>();
-        if (string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) && http.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } arn })
+        if (callers.Iam && http.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } arn })
             credentials.Add(new IamPrincipal(arn));
         if (request.FleetToken is { Length: > 0 } token) credentials.Add(new FleetToken(token));
         return credentials;

@@ -27,6 +27,7 @@ public static class Auth
     {
         // Both functions ask for it, and the local host runs both.
         if (services.Any(s => s.ServiceType == typeof(CallerAuthenticationHandler))) return services;
+        services.AddSingleton<CallerSettings>();
         services.AddAuthentication(SchemeName).AddScheme<AuthenticationSchemeOptions, CallerAuthenticationHandler>(SchemeName, null);
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser());
         return services;
@@ -35,12 +36,23 @@ public static class Auth
     /// <summary>The principal recorded as a change's actor.</summary>
     public static string Actor(this HttpContext context) => context.User.Identity?.Name ?? "anonymous";
 
-    private sealed class CallerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IConfiguration configuration)
+    /// <summary>How callers are named, read from configuration once (not on every request): Auth:Mode and Auth:Tokens.</summary>
+    public sealed class CallerSettings(IConfiguration configuration)
+    {
+        /// <summary>Behind API Gateway with IAM authorization (Auth:Mode=Iam): the caller is the request context's IAM principal.</summary>
+        public bool Iam { get; } = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>Each principal's bearer token (Auth:Tokens:{principal} = token).</summary>
+        public IReadOnlyList<(string Principal, byte[] Token)> Tokens { get; } =
+            [.. configuration.GetSection("Auth:Tokens").GetChildren().Where(e => e.Value is { Length: > 0 }).Select(e => (e.Key, Encoding.UTF8.GetBytes(e.Value!)))];
+    }
+
+    private sealed class CallerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CallerSettings settings)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
-            var principal = string.Equals(configuration["Auth:Mode"], "Iam", StringComparison.OrdinalIgnoreCase) ? IamCaller() : TokenHolder();
+            var principal = settings.Iam ? IamCaller() : TokenHolder();
             if (principal is null) return Task.FromResult(AuthenticateResult.NoResult());
             var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, principal)], SchemeName);
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
@@ -74,9 +86,9 @@ public static class Auth
         {
             if (Request.Headers.Authorization.FirstOrDefault() is not { } header || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
             var presented = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
-            foreach (var entry in configuration.GetSection("Auth:Tokens").GetChildren())
+            foreach (var (principal, token) in settings.Tokens)
             {
-                if (entry.Value is { Length: > 0 } token && CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(token))) return entry.Key;
+                if (CryptographicOperations.FixedTimeEquals(presented, token)) return principal;
             }
             return null;
         }

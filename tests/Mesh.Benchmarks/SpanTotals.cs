@@ -6,7 +6,7 @@ namespace Mesh.Benchmarks;
 
 /// <summary>
 /// The runtime's own profile of a figure: the total time spent in each of the pipeline's spans while it listens
-/// (spans nest, so a parent's time includes its children's).
+/// (spans nest, so a parent's time includes its children's; a span within one of its own name is not counted twice).
 /// </summary>
 public sealed class SpanTotals : IDisposable
 {
@@ -19,7 +19,15 @@ public sealed class SpanTotals : IDisposable
         {
             ShouldListenTo = source => source.Name == PipelineTracing.SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = activity => _milliseconds.AddOrUpdate(activity.OperationName, activity.Duration.TotalMilliseconds, (_, sum) => sum + activity.Duration.TotalMilliseconds),
+            ActivityStopped = activity =>
+            {
+                // A span inside one of the same name (an edit's commit of each fleet within its commit of all) is already counted.
+                for (var parent = activity.Parent; parent is not null; parent = parent.Parent)
+                {
+                    if (parent.OperationName == activity.OperationName) return;
+                }
+                _milliseconds.AddOrUpdate(activity.OperationName, activity.Duration.TotalMilliseconds, (_, sum) => sum + activity.Duration.TotalMilliseconds);
+            },
         };
         ActivitySource.AddActivityListener(_listener);
     }

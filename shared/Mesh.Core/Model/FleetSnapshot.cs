@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Mesh.Core.Model;
 
@@ -7,14 +6,15 @@ namespace Mesh.Core.Model;
 /// <summary>All resources of one xDS type in a snapshot, sorted by name; its version is the hash of their names and hashes.</summary>
 public sealed class ResourceSet
 {
-    private readonly Lazy<FrozenDictionary<string, XdsResource>> _byName;
+    // A plain dictionary: a frozen one costs more to build than a fleet's lookups save, and every publish builds these.
+    private readonly Lazy<Dictionary<string, XdsResource>> _byName;
 
     public ResourceSet(XdsType type, IEnumerable<XdsResource> resources)
     {
         Type = type;
         Resources = [.. resources.OrderBy(r => r.Name, StringComparer.Ordinal)];
         Version = ContentHash.Combine(Resources.SelectMany(r => new[] { r.Name, r.Hash }));
-        _byName = new(() => Resources.DistinctBy(r => r.Name, StringComparer.Ordinal).ToFrozenDictionary(r => r.Name, StringComparer.Ordinal));
+        _byName = new(() => Resources.DistinctBy(r => r.Name, StringComparer.Ordinal).ToDictionary(r => r.Name, StringComparer.Ordinal));
     }
 
     public XdsType Type { get; }

@@ -3,8 +3,13 @@ namespace Mesh.Core.Model;
 /// <summary>One REST subscription of one proxy: CDS or LDS, or one EDS cluster or RDS route table (by its names).</summary>
 public readonly record struct SubscriptionKey(FleetId Fleet, string NodeId, XdsType Type, string Names)
 {
-    public static SubscriptionKey Of(FleetId fleet, string nodeId, XdsType type, IEnumerable<string> names) =>
-        new(fleet, nodeId, type, string.Join(',', names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
+    public static SubscriptionKey Of(FleetId fleet, string nodeId, XdsType type, IReadOnlyList<string> names) => names.Count switch
+    {
+        // Most polls: a wildcard type, or one EDS or RDS name.
+        0 => new(fleet, nodeId, type, ""),
+        1 => new(fleet, nodeId, type, names[0]),
+        _ => new(fleet, nodeId, type, string.Join(',', names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))),
+    };
 }
 
 /// <summary>

@@ -19,9 +19,9 @@ public sealed record CoalescingWindow(TimeSpan Quiet, TimeSpan Max)
 /// is published at once (an isolated event pays no window); requests that arrive while a publish runs join one
 /// waiting round, which starts when the window closes and the running publish has finished. Rounds run one at a
 /// time, each from inputs read when it starts, so a later round never commits older inputs than an earlier one
-/// (across processes, head guards keep that). Every request is answered with its fleets' outcomes from the round
-/// that published them, or that round's failure; callers record their inputs before they ask, so the round that
-/// answers them has read them.
+/// (across processes, head guards keep that). Callers record their inputs before they ask, so the round that answers
+/// them has read them. A round's failure fails each of its requests; on success each fleet's outcome goes to the
+/// first request that asked for it, so what follows a commit (remembering, announcing) runs once per commit.
 /// </summary>
 public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationToken, Task<IReadOnlyList<PublishOutcome>>> publish, CoalescingWindow window,
     TimeProvider clock)
@@ -38,6 +38,7 @@ public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationTo
     {
         if (fleets.Count == 0) return [];
         Round round;
+        int ticket;
         Task? previous = null;
         lock (_gate)
         {
@@ -54,12 +55,11 @@ public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationTo
                 previous = _last;
                 _last = round.Completion.Task;
             }
-            round.Join(fleets, now);
+            ticket = round.Join(fleets, now);
         }
         if (previous is not null) _ = RunAsync(round, previous);
         var outcomes = await round.Completion.Task.WaitAsync(cancellationToken);
-        var mine = fleets.ToHashSet();
-        return [.. outcomes.Where(o => mine.Contains(o.Fleet))];
+        return [.. outcomes.Where(o => round.OwnerOf(o.Fleet) == ticket)];
     }
 
     private async Task RunAsync(Round round, Task previous)
@@ -91,7 +91,9 @@ public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationTo
 
     private sealed class Round(long firstJoin, bool immediate)
     {
-        private readonly SortedSet<FleetId> _fleets = new(FleetOrder.Instance);
+        /// <summary>Each fleet asked for, and the first request that asked.</summary>
+        private readonly SortedDictionary<FleetId, int> _fleets = new(FleetOrder.Instance);
+        private int _requests;
         private readonly long _firstJoin = firstJoin;
         private long _lastJoin = firstJoin;
 
@@ -99,15 +101,20 @@ public sealed class PublishCoalescer(Func<IReadOnlyList<FleetId>, CancellationTo
 
         public TaskCompletionSource<IReadOnlyList<PublishOutcome>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Under the coalescer's lock.</summary>
-        public void Join(IEnumerable<FleetId> fleets, long now)
+        /// <summary>Under the coalescer's lock: the request's ticket.</summary>
+        public int Join(IEnumerable<FleetId> fleets, long now)
         {
-            _fleets.UnionWith(fleets);
+            var ticket = ++_requests;
+            foreach (var fleet in fleets) _fleets.TryAdd(fleet, ticket);
             Interlocked.Exchange(ref _lastJoin, now);
+            return ticket;
         }
 
         /// <summary>Under the coalescer's lock: the fleets to publish; no request joins after this.</summary>
-        public IReadOnlyList<FleetId> Close() => [.. _fleets];
+        public IReadOnlyList<FleetId> Close() => [.. _fleets.Keys];
+
+        /// <summary>After the round closed (nothing changes it any more).</summary>
+        public int OwnerOf(FleetId fleet) => _fleets.GetValueOrDefault(fleet);
 
         /// <summary>How much longer the round waits: until it has been quiet for the window, and at most the window's maximum.</summary>
         public TimeSpan Remaining(CoalescingWindow window, TimeProvider clock)

@@ -32,7 +32,7 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
     /// <summary>Whether the poll was recorded (false: it did not continue a known subscription, or the fleet tracks enough proxies).</summary>
     public async Task<bool> RecordAsync(FleetId fleet, string nodeId, XdsType type, IReadOnlyList<string> names, string reported, string? served, CancellationToken cancellationToken)
     {
-        if (nodeId.Length > MaxNodeIdLength || nodeId.Any(char.IsControl)) return false;
+        if (!Trackable(nodeId)) return false;
         var key = SubscriptionKey.Of(fleet, nodeId, type, type.IsWildcard() ? [] : names);
         var previous = _last.TryGetValue(key, out var cached) ? cached : await store.GetPollAsync(key, cancellationToken);
         var now = clock.GetUtcNow();
@@ -49,7 +49,7 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
     public async Task RecordStreamAsync(FleetId fleet, string nodeId, StreamReport report, string acked, string? sent,
         string? rejected, string? reason, CancellationToken cancellationToken)
     {
-        if (nodeId.Length > MaxNodeIdLength || nodeId.Any(char.IsControl)) return;
+        if (!Trackable(nodeId)) return;
         var (type, names) = (report.Type, report.Names);
         if (report.Replaced is { } replaced)
         {
@@ -64,11 +64,16 @@ public sealed class ProxyTracker(IProxyStatusStore store, XdsSettings settings, 
         await WriteAsync(previous, new ProxyPoll(key, acked, sent, rejected, now) { RejectionReason = reason }, now, cancellationToken);
     }
 
+    /// <summary>Control characters are U+0000–U+001F and U+007F–U+009F.</summary>
+    private static bool Trackable(string nodeId) =>
+        nodeId.Length <= MaxNodeIdLength && !nodeId.AsSpan().ContainsAnyInRange('\u0000', '\u001f') && !nodeId.AsSpan().ContainsAnyInRange('\u007f', '\u009f');
+
     private async Task WriteAsync(ProxyPoll? previous, ProxyPoll next, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (previous is not null && previous.SameState(next) && now - previous.At < Heartbeat)
         {
-            _last[next.Key] = previous;
+            // Most polls: nothing new, and already remembered (every poll of a busy fleet writing one entry would contend).
+            if (!_last.TryGetValue(next.Key, out var remembered) || !ReferenceEquals(remembered, previous)) _last[next.Key] = previous;
             return;
         }
         await store.RecordPollAsync(next, cancellationToken);
